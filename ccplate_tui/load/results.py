@@ -1,0 +1,31 @@
+"""The end of a run: everything the summary, the export and the history need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ccplate_tui.config.model import Config
+from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.snapshot import ScenarioProgress
+from ccplate_tui.load.thresholds import ThresholdResult
+
+
+@dataclass
+class RunResult:
+    config: Config
+    scenario_names: tuple[str, ...]
+    totals: MetricSet
+    """All intervals accumulated."""
+    duration: float
+    """Seconds from the start of the run to its end."""
+    thresholds: list[ThresholdResult]
+    progress: tuple[ScenarioProgress, ...]
+    started_at: float
+    """Unix time."""
+    stopped: str | None = None
+    """None when the run finished as planned; else `interrupted`, `aborted` (abortOnFail) or `error`."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def thresholds_failed(self) -> bool:
+        return any(r.failed for r in self.thresholds)
