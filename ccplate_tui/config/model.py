@@ -151,6 +151,17 @@ class ScenarioSpec:
 
 
 @dataclass(frozen=True)
+class SuiteSpec:
+    """Scenarios that run together under one name (the plan's mixed workload), with run-wide
+    thresholds over all their traffic."""
+
+    name: str
+    scenarios: tuple[str, ...]
+    description: str = ""
+    thresholds: tuple[ThresholdSpec, ...] = ()
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     base_url: str = "http://127.0.0.1:8787"
     allow_remote: bool = False
@@ -176,5 +187,6 @@ class Config:
     target: TargetSpec
     options: OptionsSpec
     scenarios: dict[str, ScenarioSpec]
+    suites: dict[str, SuiteSpec] = field(default_factory=dict)
     thresholds: tuple[ThresholdSpec, ...] = ()
     """Run-wide thresholds, not scoped to a scenario."""
