@@ -1,0 +1,271 @@
+"""CPU seconds and memory of a whole process tree over one run of a command.
+
+A load tool may fork workers, a forkserver, a resource tracker; some exit before the tool does
+and some are orphaned. To count all of them the command runs under a small wrapper (this file
+with `--wrap`) that makes itself a child subreaper (PR_SET_CHILD_SUBREAPER), so every descendant,
+orphaned or not, is finally reaped by someone in the tree and its CPU time lands in the
+wrapper's RUSAGE_CHILDREN. The parent also samples the live tree with psutil (RSS over time and
+a CPU cross-check).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+LINGER_S = 10.0
+"""How long the wrapper lets descendants outlive the command before killing them."""
+
+
+@dataclass(frozen=True)
+class MemorySample:
+    """Memory of the tree at `t` seconds after start; RSS counts shared pages once per process."""
+
+    t: float
+    rss: int
+    pss: int | None
+    processes: int
+
+
+@dataclass(frozen=True)
+class TreeUsage:
+    """What one measured run of a command cost."""
+
+    exit_code: int
+    timed_out: bool
+    wall_s: float
+    user_s: float
+    system_s: float
+    cpu_sampled_s: float
+    """Sum of each process's last-seen own user+system; misses what ran after the last sample."""
+    peak_rss: int
+    samples: tuple[MemorySample, ...] = field(repr=False)
+    max_processes: int
+    leftovers_killed: int
+    """Descendants still alive LINGER_S after the command exited (a leak in the tool)."""
+
+    @property
+    def cpu_s(self) -> float:
+        """User+system seconds of every process of the tree, exited ones included."""
+        return self.user_s + self.system_s
+
+
+class TreeSampler:
+    """Samples the descendants of one pid: per-process CPU (kept after they exit) and memory."""
+
+    def __init__(self, root_pid: int, interval_s: float, memory_every_s: float, pss: bool) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root = psutil.Process(root_pid)
+        self._interval_s = interval_s
+        self._memory_every_s = memory_every_s
+        self._pss = pss
+        self._cpu: dict[tuple[int, float], float] = {}
+        self._started = time.monotonic()
+        self._next_memory = 0.0
+        self.samples: list[MemorySample] = []
+        self.peak_rss = 0
+        self.max_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tree-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def cpu_sampled_s(self) -> float:
+        return sum(self._cpu.values())
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample_once()
+            self._stop.wait(self._interval_s)
+
+    def sample_once(self) -> None:
+        """One pass over the live tree; processes that vanish mid-pass are skipped."""
+        psutil = self._psutil
+        try:
+            procs = self._root.children(recursive=True)
+        except psutil.Error:
+            return
+        now = time.monotonic() - self._started
+        want_memory = now >= self._next_memory
+        rss = 0
+        pss = 0
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    key = (proc.pid, proc.create_time())
+                    self._cpu[key] = max(self._cpu.get(key, 0.0), times.user + times.system)
+                    rss += proc.memory_info().rss
+                    if want_memory and self._pss:
+                        pss += getattr(proc.memory_full_info(), "pss", 0)
+            except psutil.Error:
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        self.max_processes = max(self.max_processes, len(procs))
+        if want_memory and procs:
+            self.samples.append(MemorySample(now, rss, pss if self._pss else None, len(procs)))
+            self._next_memory = now + self._memory_every_s
+
+
+def run_measured(
+    cmd: Sequence[str],
+    *,
+    timeout_s: float,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    sample_interval_s: float = 0.2,
+    memory_every_s: float = 1.0,
+    pss: bool = False,
+    on_sample: Callable[[MemorySample], None] | None = None,
+) -> TreeUsage:
+    """Run `cmd` to completion (killing it after `timeout_s`), its output going to `log_path`,
+    and return the CPU and memory its whole process tree used."""
+    rusage_path = log_path.with_suffix(".rusage.json")
+    rusage_path.unlink(missing_ok=True)
+    wrapper = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--wrap",
+        str(rusage_path),
+        "--",
+        *cmd,
+    ]
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            wrapper,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        sampler = TreeSampler(proc.pid, sample_interval_s, memory_every_s, pss)
+        sampler.start()
+        timed_out = False
+        seen = 0
+        deadline = started + timeout_s
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                timed_out = True
+                stop_tree(proc)
+                break
+            time.sleep(0.1)
+            if on_sample is not None:
+                while seen < len(sampler.samples):
+                    on_sample(sampler.samples[seen])
+                    seen += 1
+        proc.wait()
+        sampler.stop()
+    wall = time.monotonic() - started
+    report = json.loads(rusage_path.read_text()) if rusage_path.exists() else {}
+    return TreeUsage(
+        exit_code=int(report.get("exit_code", proc.returncode)),
+        timed_out=timed_out,
+        wall_s=wall,
+        user_s=float(report.get("user_s", 0.0)),
+        system_s=float(report.get("system_s", 0.0)),
+        cpu_sampled_s=sampler.cpu_sampled_s,
+        peak_rss=sampler.peak_rss,
+        samples=tuple(sampler.samples),
+        max_processes=sampler.max_processes,
+        leftovers_killed=int(report.get("leftovers_killed", 0)),
+    )
+
+
+def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM the wrapper (it passes it on to the command), then SIGKILL its session."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wrap(rusage_out: Path, cmd: list[str]) -> int:
+    """Run `cmd` as a subreaper, reap the whole tree, write its rusage, exit with cmd's code."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        print("cpu.py: PR_SET_CHILD_SUBREAPER failed; orphans' CPU is lost", file=sys.stderr)
+    child = subprocess.Popen(cmd)
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    exit_code = 1
+    root_done_at: float | None = None
+    leftovers = 0
+    while True:
+        try:
+            pid, status, _ru = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == child.pid:
+            exit_code = os.waitstatus_to_exitcode(status)
+            child.returncode = exit_code
+            root_done_at = time.monotonic()
+        if pid:
+            continue
+        if root_done_at is not None and time.monotonic() - root_done_at > LINGER_S:
+            leftovers += kill_descendants()
+            root_done_at = time.monotonic()
+        time.sleep(0.02)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rusage_out.write_text(
+        json.dumps(
+            {
+                "exit_code": exit_code,
+                "user_s": usage.ru_utime,
+                "system_s": usage.ru_stime,
+                "max_single_rss_kb": usage.ru_maxrss,
+                "leftovers_killed": leftovers,
+            }
+        )
+    )
+    return exit_code
+
+
+def kill_descendants() -> int:
+    """SIGKILL every live descendant of this process; returns how many."""
+    import psutil
+
+    procs = psutil.Process().children(recursive=True)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return len(procs)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "--wrap" and sys.argv[3] == "--":
+        sys.exit(wrap(Path(sys.argv[2]), sys.argv[4:]))
+    print("usage: cpu.py --wrap RUSAGE_JSON -- COMMAND [ARG...]  (used by the benchmarks)")
+    sys.exit(2)

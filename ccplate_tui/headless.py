@@ -1,0 +1,176 @@
+"""`ccplate-tui run`: a load run without the dashboard, good enough to gate a CI pipeline.
+
+Progress goes to stderr (one block a second; redrawn in place only on a terminal), the k6-style
+summary to stdout, and exit codes follow k6: 0, 99 thresholds crossed, 2 bad usage, 1 other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from ccplate_tui.config.errors import ConfigError
+from ccplate_tui.config.loader import load_config
+from ccplate_tui.config.timescale import with_time_scale
+from ccplate_tui.config.units import parse_duration
+from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE
+from ccplate_tui.load.engine import LoadRun, RunUpdate, UnknownScenario, resolve_plan
+from ccplate_tui.load.ndjson import NdjsonWriter
+from ccplate_tui.load.pool import WorkerFailure
+from ccplate_tui.load.progress import describe_scenarios, progress_lines
+from ccplate_tui.load.safety import RemoteTargetRefused
+from ccplate_tui.load.summary import render_summary
+from ccplate_tui.load.summary_export import summary_export
+from ccplate_tui.load.thresholds import failed_metrics
+
+
+def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run load scenarios headless (k6-style progress, summary, exit 99 on thresholds)",
+        description="Run scenarios (or suites) from the config without the dashboard.",
+    )
+    parser.add_argument(
+        "scenarios", nargs="*", metavar="SCENARIO", help="scenario or suite names (default: all)"
+    )
+    parser.add_argument(
+        "--config", default="scenarios.toml", help="config file (default: scenarios.toml)"
+    )
+    parser.add_argument(
+        "--summary-export", metavar="FILE", help="write k6's legacy summary-export JSON"
+    )
+    parser.add_argument(
+        "--out",
+        action="append",
+        default=[],
+        metavar="jsonl=FILE",
+        help="stream per-interval k6 NDJSON points to FILE (.gz compresses)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply every scheduling duration by F (e.g. 0.05)",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="worker processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--interval",
+        metavar="DURATION",
+        help="snapshot interval, at least 250ms (default from config: 1s)",
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow a target that is not loopback"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no live progress lines")
+    parser.set_defaults(func=run_command)
+
+
+def _usage_error(message: str) -> int:
+    print(f"ccplate-tui run: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+class ProgressPrinter:
+    """Prints the live block at most once a second; on a terminal it redraws in place."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last_lines = 0
+        self.last_print = 0.0
+
+    def __call__(self, update: RunUpdate) -> None:
+        for note in update.snapshot.notes:
+            self._clear()
+            print(f"WARN {note}", file=self.stream)
+        now = time.monotonic()
+        if now - self.last_print < 0.95:
+            return
+        self.last_print = now
+        lines = progress_lines(update.snapshot, update.elapsed)
+        self._clear()
+        print("\n".join(lines), file=self.stream, flush=True)
+        self.last_lines = len(lines) if self.tty else 0
+
+    def _clear(self) -> None:
+        if self.tty and self.last_lines:
+            self.stream.write(f"\x1b[{self.last_lines}F\x1b[J")
+            self.last_lines = 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    if args.time_scale <= 0:
+        return _usage_error(f"--time-scale must be greater than 0, got {args.time_scale}")
+    if args.workers is not None and args.workers < 1:
+        return _usage_error(f"--workers must be at least 1, got {args.workers}")
+    outputs: list[Path] = []
+    for out in args.out:
+        kind, _, path = out.partition("=")
+        if kind not in ("jsonl", "json") or not path:
+            return _usage_error(f"--out expects jsonl=FILE, got {out!r}")
+        outputs.append(Path(path))
+    if args.time_scale != 1.0:
+        config = with_time_scale(config, args.time_scale)
+    if args.interval:
+        try:
+            interval = parse_duration(args.interval)
+        except ValueError as exc:
+            return _usage_error(f"--interval: {exc}")
+        if interval < 0.25:
+            return _usage_error(f"--interval must be at least 250ms, got {args.interval}")
+        from dataclasses import replace
+
+        config = replace(config, options=replace(config.options, interval=interval))
+    try:
+        plan = resolve_plan(config, args.scenarios)
+        run = LoadRun(config, plan, workers=args.workers, allow_remote=args.allow_remote)
+    except (UnknownScenario, RemoteTargetRefused) as exc:
+        return _usage_error(str(exc))
+
+    print(describe_scenarios(plan.scenarios), file=sys.stderr, flush=True)
+    writers = [NdjsonWriter(path, plan.thresholds) for path in outputs]
+    if not args.quiet:
+        run.observers.append(ProgressPrinter(sys.stderr))
+    for writer in writers:
+        run.observers.append(lambda update, w=writer: w.write_snapshot(update.snapshot))
+    try:
+        result = run.run()
+    except WorkerFailure as exc:
+        print(f"ccplate-tui run: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        for writer in writers:
+            writer.close()
+
+    print(render_summary(result, color=sys.stdout.isatty()), flush=True)
+    if args.summary_export:
+        Path(args.summary_export).write_text(json.dumps(summary_export(result), indent=2) + "\n")
+    for note in result.notes:
+        if note.startswith("worker"):
+            print(f"ERROR {note}", file=sys.stderr)
+    if result.thresholds_failed:
+        names = ", ".join(f"'{m}'" for m in failed_metrics(result.thresholds))
+        if result.stopped == "aborted":
+            print(
+                f"ERROR thresholds on metrics {names} were crossed; at least one has abortOnFail "
+                "enabled, stopping test prematurely",
+                file=sys.stderr,
+            )
+        else:
+            print(f"ERROR thresholds on metrics {names} have been crossed", file=sys.stderr)
+        return EXIT_THRESHOLDS
+    if result.stopped in ("interrupted", "error"):
+        return EXIT_ERROR
+    return EXIT_OK

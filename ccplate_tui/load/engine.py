@@ -1,0 +1,166 @@
+"""A whole load run: the worker pool, run totals, live thresholds, abortOnFail, the final result.
+
+Headless and UI callers alike call `LoadRun.run()` (blocking; the UI from a thread worker) and
+receive one `RunUpdate` per interval through their observer callbacks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ccplate_tui.config.model import Config, ScenarioSpec
+from ccplate_tui.config.thresholds import ThresholdSpec
+from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.pool import WorkerPool
+from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.safety import check_target
+from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
+from ccplate_tui.load.thresholds import EVALUATION_PERIOD, ThresholdEvaluator, ThresholdResult
+
+
+class UnknownScenario(KeyError):
+    """A scenario or suite name that the config does not define."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The scenarios of one run and the thresholds that judge it."""
+
+    scenarios: tuple[ScenarioSpec, ...]
+    thresholds: tuple[ThresholdSpec, ...]
+
+
+def resolve_plan(config: Config, names: list[str] | tuple[str, ...]) -> RunPlan:
+    """Expand suite names, keep the order given, and collect scenario, suite and run thresholds.
+
+    No names means every scenario that is not part of a suite... and every suite: the whole file.
+    """
+    if not names:
+        names = list(config.scenarios)
+    chosen: dict[str, ScenarioSpec] = {}
+    thresholds: list[ThresholdSpec] = list(config.thresholds)
+    for name in names:
+        if name in config.suites:
+            suite = config.suites[name]
+            for member in suite.scenarios:
+                chosen.setdefault(member, config.scenarios[member])
+            thresholds.extend(suite.thresholds)
+        elif name in config.scenarios:
+            chosen.setdefault(name, config.scenarios[name])
+        else:
+            known = ", ".join([*config.scenarios, *config.suites])
+            raise UnknownScenario(
+                f"no scenario or suite named {name!r} in {config.path} (known: {known})"
+            )
+    for spec in chosen.values():
+        thresholds.extend(spec.thresholds)
+    return RunPlan(tuple(chosen.values()), tuple(thresholds))
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """What observers get once per interval. `totals` is the engine's own: read, never change."""
+
+    snapshot: IntervalSnapshot
+    totals: MetricSet
+    thresholds: list[ThresholdResult]
+    elapsed: float
+
+
+Observer = Callable[[RunUpdate], None]
+
+
+class LoadRun:
+    """One run of a plan against the config's target."""
+
+    def __init__(
+        self,
+        config: Config,
+        plan: RunPlan,
+        *,
+        workers: int | None = None,
+        allow_remote: bool = False,
+        observers: list[Observer] | None = None,
+    ) -> None:
+        check_target(
+            config.target.base_url, allow_remote=allow_remote or config.target.allow_remote
+        )
+        self.config = config
+        self.plan = plan
+        self.observers = list(observers or [])
+        self.pool = WorkerPool(
+            plan.scenarios,
+            config.target,
+            interval=config.options.interval,
+            workers=workers,
+            run_tags=config.options.tags,
+        )
+        self.stopped: str | None = None
+        self._lock = threading.Lock()
+
+    def stop(self, reason: str = "interrupted") -> None:
+        """Stop the run now (thread-safe); in-flight iterations are interrupted."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = reason
+        self.pool.stop()
+
+    def run(self) -> RunResult:
+        """Run to the end (or until stopped) and return the result; workers are always reaped."""
+        evaluator = ThresholdEvaluator(self.plan.thresholds)
+        totals = MetricSet()
+        results: list[ThresholdResult] = []
+        progress: tuple[ScenarioProgress, ...] = ()
+        notes: list[str] = []
+        elapsed = 0.0
+        last_eval = 0.0
+        started_at = time.time()
+        try:
+            self.pool.start()
+            started_at = self.pool.wall_start or started_at
+            snapshots = self.pool.snapshots()
+            while True:
+                try:
+                    snapshot = next(snapshots)
+                except StopIteration:
+                    break
+                except KeyboardInterrupt:
+                    self.stop("interrupted")
+                    continue
+                totals.accumulate(snapshot.metrics)
+                evaluator.observe(snapshot)
+                elapsed = snapshot.end
+                progress = snapshot.progress
+                notes.extend(snapshot.notes)
+                if elapsed - last_eval >= EVALUATION_PERIOD - 1e-6 or not results:
+                    results = evaluator.evaluate(totals, elapsed)
+                    last_eval = elapsed
+                    if evaluator.abort_reasons(results, elapsed) and self.stopped is None:
+                        self.stop("aborted")
+                update = RunUpdate(snapshot, totals, results, elapsed)
+                for observer in self.observers:
+                    observer(update)
+        finally:
+            self.pool.close()
+        if self.pool.failures:
+            notes.extend(self.pool.failures)
+            if self.stopped is None:
+                self.stopped = "error"
+        final = evaluator.evaluate(totals, elapsed)
+        return RunResult(
+            config=self.config,
+            scenario_names=tuple(s.name for s in self.plan.scenarios),
+            totals=totals,
+            duration=elapsed,
+            thresholds=final,
+            progress=progress,
+            started_at=started_at,
+            stopped=self.stopped,
+            notes=notes,
+        )

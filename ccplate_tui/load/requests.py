@@ -1,0 +1,166 @@
+"""Requests compiled once per worker: URL, headers and body bytes ready, templates marked.
+
+Doing the work up front keeps the per-request hot path to a lookup and a send.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import aiohttp
+
+from ccplate_tui.config.model import (
+    CheckSpec,
+    FormBody,
+    GeneratedFile,
+    JsonBody,
+    MultipartBody,
+    RawBody,
+    RequestSpec,
+    ScenarioSpec,
+    StatusSet,
+    Tags,
+    TargetSpec,
+)
+
+_TEMPLATE_MARK = "${"
+_REQUEST_OVERHEAD_BYTES = 120
+"""Bytes aiohttp adds to every request (request line, Host, User-Agent, Accept...)."""
+
+
+def render(text: str, vu: int, iteration: int, scenario: str) -> str:
+    """Substitute `${vu}`, `${iteration}` and `${scenario}`."""
+    return (
+        text.replace("${vu}", str(vu))
+        .replace("${iteration}", str(iteration))
+        .replace("${scenario}", scenario)
+    )
+
+
+class _ByteCollector:
+    """Collects what an aiohttp payload writes, so a multipart body is encoded once."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    async def write(self, data: bytes) -> None:
+        self.chunks.append(bytes(data))
+
+
+async def _encode_multipart(body: MultipartBody, seed: int) -> tuple[bytes, str]:
+    form = aiohttp.FormData(quote_fields=False)
+    rng = random.Random(seed)
+    for name, value in body.parts:
+        if isinstance(value, GeneratedFile):
+            form.add_field(
+                name,
+                rng.randbytes(value.size),
+                filename=value.filename,
+                content_type=value.content_type,
+            )
+        else:
+            form.add_field(name, value)
+    payload = form()
+    collector = _ByteCollector()
+    await payload.write(collector)
+    return b"".join(collector.chunks), payload.content_type
+
+
+@dataclass
+class CompiledRequest:
+    """One request of a scenario, ready to send; `templated` strings are rendered per call."""
+
+    index: int
+    scenario: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    templated: bool
+    checks: tuple[CheckSpec, ...]
+    needs_body: bool
+    timeout: aiohttp.ClientTimeout
+    expected: StatusSet
+    tags: Tags
+    """Tags every sample of this request carries (status and error are added per response)."""
+    group: str | None
+    think_time: float
+    sent_bytes: int
+
+    def build(self, vu: int, iteration: int) -> tuple[str, dict[str, str], bytes | None]:
+        if not self.templated:
+            return self.url, self.headers, self.body
+        url = render(self.url, vu, iteration, self.scenario)
+        headers = {k: render(v, vu, iteration, self.scenario) for k, v in self.headers.items()}
+        body = self.body
+        if body is not None and _TEMPLATE_MARK.encode() in body:
+            body = render(body.decode(), vu, iteration, self.scenario).encode()
+        return url, headers, body
+
+
+def _sorted_tags(*parts: Tags | dict[str, str]) -> Tags:
+    merged: dict[str, str] = {}
+    for part in parts:
+        merged.update(dict(part))
+    return tuple(sorted(merged.items()))
+
+
+async def compile_request(
+    index: int,
+    spec: RequestSpec,
+    scenario: ScenarioSpec,
+    target: TargetSpec,
+    run_tags: Tags,
+    seed: int,
+) -> CompiledRequest:
+    """Resolve URL, headers and body bytes of one request of a scenario."""
+    headers = dict(target.headers)
+    headers.update(dict(spec.headers))
+    body: bytes | None = None
+    if isinstance(spec.body, JsonBody):
+        body = json.dumps(spec.body.value, separators=(",", ":")).encode()
+        headers.setdefault("Content-Type", "application/json")
+    elif isinstance(spec.body, FormBody):
+        body = urlencode(spec.body.fields).encode()
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    elif isinstance(spec.body, MultipartBody):
+        body, content_type = await _encode_multipart(spec.body, seed)
+        headers["Content-Type"] = content_type
+    elif isinstance(spec.body, RawBody):
+        body = spec.body.text.encode()
+        headers.setdefault("Content-Type", spec.body.content_type)
+    url = target.base_url.rstrip("/") + spec.path
+    if spec.query:
+        url += ("&" if "?" in url else "?") + urlencode(spec.query)
+    templated = (
+        _TEMPLATE_MARK in url
+        or any(_TEMPLATE_MARK in v for v in headers.values())
+        or (body is not None and _TEMPLATE_MARK.encode() in body)
+    )
+    group = f"::{spec.group}" if spec.group else None
+    base = {"scenario": scenario.name, "name": spec.name, "method": spec.method}
+    if group:
+        base["group"] = group
+    tags = _sorted_tags(run_tags, scenario.tags, base, spec.tags)
+    timeout = spec.timeout or scenario.timeout or target.timeout
+    header_bytes = sum(len(k) + len(v) + 4 for k, v in headers.items())
+    return CompiledRequest(
+        index=index,
+        scenario=scenario.name,
+        method=spec.method,
+        url=url,
+        headers=headers,
+        body=body,
+        templated=templated,
+        checks=spec.checks,
+        needs_body=any(getattr(c.predicate, "needs_body", True) for c in spec.checks),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        expected=spec.expected_statuses or scenario.expected_statuses,
+        tags=tags,
+        group=group,
+        think_time=spec.think_time,
+        sent_bytes=_REQUEST_OVERHEAD_BYTES + len(url) + header_bytes + len(body or b""),
+    )

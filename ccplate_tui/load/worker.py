@@ -1,0 +1,373 @@
+"""One load-generating OS process: a uvloop event loop, one aiohttp session, this worker's VUs.
+
+The coordinator talks to it over a duplex pipe: `start` (a shared monotonic start time), `stop`.
+The worker answers `ready`, one `interval` message per interval (never one per request), `done`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import aiohttp
+
+from ccplate_tui.config.model import ScenarioSpec, TargetSpec
+from ccplate_tui.load.recorder import IntervalRecorder
+from ccplate_tui.load.requests import CompiledRequest, compile_request
+from ccplate_tui.load.scenario_runner import ScenarioRunner
+from ccplate_tui.load.transport_errors import classify_error
+
+now = time.perf_counter
+
+_LAG_PROBE = 0.05
+"""Seconds between event-loop lag probes."""
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """Everything a worker needs; pickled to a spawned process."""
+
+    index: int
+    count: int
+    scenarios: tuple[ScenarioSpec, ...]
+    target: TargetSpec
+    interval: float
+    run_tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkerProgress:
+    """One scenario's figures from one worker at the end of an interval."""
+
+    name: str
+    state: str
+    active_vus: int
+    allocated_vus: int
+    iterations: int
+    interrupted: int
+    dropped: int
+    stage: int | None
+    iterations_planned: int | None
+    started_at: float | None
+
+
+class Worker:
+    """The event-loop side of a worker process."""
+
+    def __init__(self, plan: WorkerPlan, conn: Connection) -> None:
+        self.plan = plan
+        self.conn = conn
+        self.index = plan.index
+        self.count = plan.count
+        self.stopping = False
+        self.session: aiohttp.ClientSession | None = None
+        self.http2_clients: dict[str, object] = {}
+        self.requests: list[CompiledRequest] = []
+        self.runners: list[ScenarioRunner] = []
+        self.recorder: IntervalRecorder
+        self._notes: list[str] = []
+        self._lag_max = 0.0
+        self._stop_event: asyncio.Event | None = None
+
+    def note(self, text: str) -> None:
+        self._notes.append(text)
+
+    async def prepare(self) -> None:
+        """Open the session and compile every request before the start signal."""
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+            headers={"User-Agent": "ccplate-tui/0.1"},
+        )
+        open_model: set[str] = set()
+        for spec in self.plan.scenarios:
+            tags = tuple(
+                sorted(
+                    {**dict(self.plan.run_tags), **dict(spec.tags), "scenario": spec.name}.items()
+                )
+            )
+            compiled = []
+            for req in spec.requests:
+                request = await compile_request(
+                    len(self.requests),
+                    req,
+                    spec,
+                    self.plan.target,
+                    self.plan.run_tags,
+                    seed=self.index * 1_000_003 + len(self.requests),
+                )
+                self.requests.append(request)
+                compiled.append(request)
+            if spec.executor.is_open_model:
+                open_model.add(spec.name)
+            if spec.http2:
+                import httpx
+
+                self.http2_clients[spec.name] = httpx.AsyncClient(http2=True, verify=False)
+            self.runners.append(ScenarioRunner(self, spec, compiled, tags))
+        self.recorder = IntervalRecorder(self.requests, open_model)
+
+    async def send(
+        self, request: CompiledRequest, vu: int, iteration: int, intended: float | None
+    ) -> None:
+        """Send one request and record it; transport failures are recorded, never raised."""
+        url, headers, body = request.build(vu, iteration)
+        client = self.http2_clients.get(request.scenario)
+        if client is not None:
+            await self._send_httpx(client, request, url, headers, body, intended)
+            return
+        assert self.session is not None
+        status = 0
+        error = None
+        received = 0
+        payload = b""
+        resp_headers: object = {}
+        started = now()
+        waited = started
+        try:
+            async with self.session.request(
+                request.method, url, headers=headers, data=body, timeout=request.timeout
+            ) as resp:
+                waited = now()
+                payload = await resp.read()
+                status = resp.status
+                resp_headers = resp.headers
+                received = len(payload) + sum(len(k) + len(v) + 4 for k, v in resp.raw_headers) + 17
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = classify_error(exc)
+        ended = now()
+        self._record(
+            request,
+            status,
+            error,
+            started,
+            waited,
+            ended,
+            intended,
+            received,
+            payload,
+            resp_headers,
+        )
+
+    async def _send_httpx(self, client, request, url, headers, body, intended) -> None:
+        import httpx
+
+        status = 0
+        error = None
+        received = 0
+        payload = b""
+        resp_headers: object = {}
+        started = now()
+        waited = started
+        try:
+            async with client.stream(
+                request.method,
+                url,
+                headers=headers,
+                content=body,
+                timeout=request.timeout.total,
+            ) as resp:
+                waited = now()
+                payload = await resp.aread()
+                status = resp.status_code
+                resp_headers = resp.headers
+                received = len(payload) + sum(len(k) + len(v) + 4 for k, v in resp.headers.raw)
+        except asyncio.CancelledError:
+            raise
+        except httpx.TimeoutException:
+            error = ("request timeout", "1050")
+        except httpx.ConnectError as exc:
+            error = (
+                classify_error(exc.__cause__ or exc)
+                if exc.__cause__
+                else ("dial: connection refused", "1212")
+            )
+        except Exception as exc:
+            error = classify_error(exc.__cause__ or exc)
+        ended = now()
+        self._record(
+            request,
+            status,
+            error,
+            started,
+            waited,
+            ended,
+            intended,
+            received,
+            payload,
+            resp_headers,
+        )
+
+    def _record(
+        self, request, status, error, started, waited, ended, intended, received, payload, headers
+    ) -> None:
+        series = self.recorder.http_series(request, status, error)
+        series.count += 1
+        series.sent += request.sent_bytes
+        series.received += received
+        duration_ms = (ended - started) * 1000.0
+        if series.uncorrected is not None:
+            series.uncorrected.add(duration_ms)
+            if intended is not None and intended < started:
+                series.duration.add((ended - intended) * 1000.0)
+            else:
+                series.duration.add(duration_ms)
+        else:
+            series.duration.add(duration_ms)
+        series.waiting.add((waited - started) * 1000.0)
+        for check in request.checks:
+            try:
+                passed = bool(check.predicate(status, payload, duration_ms, headers))
+            except Exception:
+                passed = False
+            self.recorder.check(request, check.name, passed)
+
+    def progress(self) -> list[WorkerProgress]:
+        return [
+            WorkerProgress(
+                name=r.spec.name,
+                state=r.state,
+                active_vus=r.active,
+                allocated_vus=r.allocated,
+                iterations=r.iterations,
+                interrupted=r.interrupted,
+                dropped=r.dropped,
+                stage=r.stage(),
+                iterations_planned=r.iterations_planned,
+                started_at=r.started_at,
+            )
+            for r in self.runners
+        ]
+
+    def _flush(self, number: int, start: float, end: float, cpu: float) -> None:
+        vus = {r.spec.name: r.take_gauges() for r in self.runners}
+        metrics = self.recorder.flush(vus)
+        notes, self._notes = self._notes, []
+        lag, self._lag_max = self._lag_max, 0.0
+        self.conn.send(
+            (
+                "interval",
+                self.index,
+                number,
+                start,
+                end,
+                metrics,
+                self.progress(),
+                cpu,
+                lag * 1000.0,
+                notes,
+            )
+        )
+
+    async def _probe_lag(self) -> None:
+        while True:
+            before = now()
+            await asyncio.sleep(_LAG_PROBE)
+            lag = now() - before - _LAG_PROBE
+            if lag > self._lag_max:
+                self._lag_max = lag
+
+    def _on_control(self) -> None:
+        try:
+            while self.conn.poll():
+                message = self.conn.recv()
+                if message[0] in ("stop", "abort"):
+                    self._request_stop()
+        except (EOFError, OSError):
+            self._request_stop()
+
+    def _request_stop(self) -> None:
+        self.stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    async def run(self, run_start: float) -> None:
+        """Run every scenario from `run_start` (a perf_counter value shared by all workers)."""
+        loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        loop.add_reader(self.conn.fileno(), self._on_control)
+        lag_task = loop.create_task(self._probe_lag())
+        interval = self.plan.interval
+        wait = run_start - now()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        scenario_tasks = [loop.create_task(r.run(run_start)) for r in self.runners]
+        all_done = loop.create_task(asyncio.wait(scenario_tasks))
+        stop_wait = loop.create_task(self._stop_event.wait())
+        number = 0
+        cpu_mark = time.process_time()
+        wall_mark = now()
+        while True:
+            boundary = run_start + (number + 1) * interval
+            done, _ = await asyncio.wait(
+                {all_done, stop_wait},
+                timeout=max(0.0, boundary - now()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if stop_wait in done:
+                for task in scenario_tasks:
+                    task.cancel()
+                await asyncio.gather(*scenario_tasks, return_exceptions=True)
+            finished = all_done.done() or stop_wait.done()
+            end_time = min(now(), boundary) if not finished else now()
+            cpu_now, wall_now = time.process_time(), now()
+            cpu = 100.0 * (cpu_now - cpu_mark) / max(wall_now - wall_mark, 1e-6)
+            cpu_mark, wall_mark = cpu_now, wall_now
+            self._flush(
+                number, run_start + number * interval - run_start, end_time - run_start, cpu
+            )
+            number += 1
+            if finished:
+                break
+        lag_task.cancel()
+        stop_wait.cancel()
+        loop.remove_reader(self.conn.fileno())
+        for client in self.http2_clients.values():
+            await client.aclose()  # type: ignore[attr-defined]
+        if self.session is not None:
+            await self.session.close()
+
+
+def worker_main(plan: WorkerPlan, conn: Connection) -> None:
+    """Process entry point: wait for `start`, run, report `done` (or `error`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    try:
+        asyncio.run(_main(plan, conn))
+    except Exception:
+        with contextlib.suppress(OSError):
+            conn.send(("error", plan.index, traceback.format_exc()))
+    finally:
+        conn.close()
+        sys.stdout.flush()
+        os._exit(0)
+
+
+async def _main(plan: WorkerPlan, conn: Connection) -> None:
+    worker = Worker(plan, conn)
+    await worker.prepare()
+    conn.send(("ready", plan.index))
+    loop = asyncio.get_running_loop()
+    message = await loop.run_in_executor(None, conn.recv)
+    if message[0] != "start":
+        if worker.session is not None:
+            await worker.session.close()
+        conn.send(("done", plan.index))
+        return
+    await worker.run(message[1])
+    conn.send(("done", plan.index))
