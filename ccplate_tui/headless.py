@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -105,6 +106,22 @@ class ProgressPrinter:
             self.last_lines = 0
 
 
+def _interrupt_handler(run: LoadRun):
+    """First Ctrl+C stops the run (the partial summary still prints); a second one quits hard."""
+
+    def handle(signum: int, frame: object) -> None:
+        if run.stopped == "interrupted":
+            raise KeyboardInterrupt
+        print(
+            "\nstopping: interrupting running iterations (Ctrl+C again to quit now)",
+            file=sys.stderr,
+            flush=True,
+        )
+        run.stop("interrupted")
+
+    return handle
+
+
 def run_command(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
@@ -145,12 +162,15 @@ def run_command(args: argparse.Namespace) -> int:
         run.observers.append(ProgressPrinter(sys.stderr))
     for writer in writers:
         run.observers.append(lambda update, w=writer: w.write_snapshot(update.snapshot))
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, _interrupt_handler(run))
     try:
         result = run.run()
     except WorkerFailure as exc:
         print(f"ccplate-tui run: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:
+        signal.signal(signal.SIGINT, previous)
         for writer in writers:
             writer.close()
 

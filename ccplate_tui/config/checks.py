@@ -357,7 +357,7 @@ def _read_path(source: str, start: int) -> tuple[tuple[str | int, ...], int]:
                 index = re.compile(r"-?\d+").match(source, j)
                 if not index:
                     raise CheckSyntaxError(
-                        "expected an array index like [0] or a quoted key like [\"a b\"]",
+                        'expected an array index like [0] or a quoted key like ["a b"]',
                         source,
                         j,
                     )

@@ -1,13 +1,42 @@
 """Evaluate parsed k6 thresholds against the engine's merged metrics, live and at the end.
 
-STUB: the interface below is fixed; the implementation is being written.
+k6 evaluates every 2 s during the run and once at the end; the caller schedules the calls
+(`EVALUATION_PERIOD`). Unlike k6, a threshold without data is NO DATA (ok=None), never a pass.
 """
 
 from __future__ import annotations
 
+import operator as op
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ccplate_tui.config.thresholds import ThresholdSpec
+from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSpec
+from ccplate_tui.load.metrics import (
+    BUILTIN_METRICS,
+    Counter,
+    Gauge,
+    MetricSet,
+    MetricType,
+    Rate,
+    SeriesKey,
+    Sink,
+    Trend,
+)
+from ccplate_tui.load.snapshot import IntervalSnapshot
+
+EVALUATION_PERIOD = 2.0
+"""Seconds between live evaluations, as k6's `thresholdsRate`."""
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": op.lt,
+    "<=": op.le,
+    ">": op.gt,
+    ">=": op.ge,
+    "==": op.eq,
+    "===": op.eq,
+    "!=": op.ne,
+}
 
 
 @dataclass(frozen=True)
@@ -25,3 +54,157 @@ class ThresholdResult:
     @property
     def failed(self) -> bool:
         return self.ok is not True
+
+
+def aggregate(sink: Sink | None, expr: ThresholdExpr, elapsed: float) -> float | None:
+    """The value k6 compares for `expr` on `sink`; None when there is no data.
+
+    `elapsed` is the span a counter's `rate` divides by (the run so far, or a window's span).
+    """
+    method = expr.aggregation
+    if sink is None:
+        return None
+    if isinstance(sink, Trend):
+        if not sink.count:
+            return None  # k6 would report 0 and pass `p(95)<500`; no data is not a pass
+        if method == "avg":
+            return sink.avg
+        if method == "min":
+            return sink.min
+        if method == "max":
+            return sink.max
+        if method == "med":
+            return sink.percentile(50.0)
+        if method == "p" and expr.percentile is not None:
+            return sink.percentile(expr.percentile)
+    elif isinstance(sink, Counter):
+        if method == "count":
+            return sink.value
+        if method == "rate":
+            return sink.value / elapsed if elapsed > 0 else None
+    elif isinstance(sink, Rate):
+        if method == "rate":
+            return sink.rate
+    elif isinstance(sink, Gauge) and method == "value":
+        return sink.value
+    raise ValueError(
+        f"{expr.source!r}: method {method!r} does not apply to a {type(sink).__name__}"
+    )
+
+
+def _is_counter(metric: str) -> bool:
+    info = BUILTIN_METRICS.get(metric)
+    return info is not None and info.type is MetricType.COUNTER
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """One interval's selection for a windowed (metric, tags) key; `sink` None when it had none."""
+
+    start: float
+    end: float
+    sink: Sink | None
+
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
+
+class ThresholdEvaluator:
+    """Evaluates thresholds on run totals, and windowed ones on the recent observed intervals."""
+
+    def __init__(self, specs: Sequence[ThresholdSpec]) -> None:
+        self.specs = tuple(specs)
+        self._first_failed: dict[int, float] = {}
+        # One history per (metric, tag filter) that a windowed threshold needs, kept only as long
+        # as its longest window, and holding only the selected sink rather than whole snapshots.
+        self._keep: dict[SeriesKey, float] = {}
+        for spec in self.specs:
+            if spec.expr.window is not None:
+                key = (spec.metric, spec.tags)
+                self._keep[key] = max(self._keep.get(key, 0.0), spec.expr.window)
+        self._history: dict[SeriesKey, deque[_Slice]] = {key: deque() for key in self._keep}
+
+    @property
+    def retained(self) -> int:
+        """How many interval slices are held for windowed thresholds (bounded by the windows)."""
+        return sum(len(history) for history in self._history.values())
+
+    def observe(self, snapshot: IntervalSnapshot) -> None:
+        """Remember what windowed thresholds need of one interval; forget what no window reaches."""
+        for key, keep in self._keep.items():
+            history = self._history[key]
+            history.append(_Slice(snapshot.start, snapshot.end, snapshot.metrics.select(*key)))
+            while history and history[0].middle < snapshot.end - keep:
+                history.popleft()
+
+    def evaluate(self, totals: MetricSet, elapsed: float) -> list[ThresholdResult]:
+        """One result per spec, in order: totals for plain thresholds, recent intervals for windowed."""
+        results = []
+        for index, spec in enumerate(self.specs):
+            if spec.expr.window is None:
+                observed = self._observe_totals(spec, totals, elapsed)
+            else:
+                observed = self._observe_window(spec, elapsed)
+            ok = (
+                None
+                if observed is None
+                else _COMPARE[spec.expr.operator](observed, spec.expr.value)
+            )
+            if ok is False and index not in self._first_failed:
+                self._first_failed[index] = elapsed
+            results.append(ThresholdResult(spec, ok, observed, self._first_failed.get(index)))
+        return results
+
+    def _observe_totals(
+        self, spec: ThresholdSpec, totals: MetricSet, elapsed: float
+    ) -> float | None:
+        sink = totals.select(spec.metric, spec.tags)
+        if sink is None and _is_counter(spec.metric):
+            # The engine writes a counter series only when it moved (dropped_iterations), so
+            # "no series" means zero events, as an untouched k6 counter reports count 0.
+            sink = Counter()
+        return aggregate(sink, spec.expr, elapsed)
+
+    def _observe_window(self, spec: ThresholdSpec, elapsed: float) -> float | None:
+        assert spec.expr.window is not None
+        key = (spec.metric, spec.tags)
+        # An interval belongs to the window when most of it lies inside: robust to the jitter of
+        # measured interval boundaries, where "end after the cut" would flip on a millisecond.
+        cut = elapsed - spec.expr.window
+        inside = [s for s in self._history[key] if s.middle >= cut]
+        if not inside:
+            return None
+        span = sum(s.end - s.start for s in inside)
+        combined = MetricSet()
+        for piece in inside:
+            if piece.sink is not None:
+                combined.accumulate(MetricSet({key: piece.sink}))
+        sink = combined.series.get(key)
+        if sink is None and _is_counter(spec.metric):
+            sink = Counter()
+        return aggregate(sink, spec.expr, span)
+
+    def abort_reasons(
+        self, results: list[ThresholdResult], elapsed: float
+    ) -> list[ThresholdResult]:
+        """Failed thresholds that stop the run now: abortOnFail, past any delayAbortEval."""
+        return [
+            r
+            for r in results
+            if r.ok is False
+            and r.spec.abort_on_fail
+            and (r.spec.delay_abort_eval is None or r.spec.delay_abort_eval < elapsed)
+        ]
+
+
+def failed_metrics(results: Sequence[ThresholdResult]) -> list[str]:
+    """Metric names with a failed (or NO DATA) threshold, once each, in first-seen order.
+
+    For k6's message `thresholds on metrics 'http_req_failed' have been crossed`.
+    """
+    names: list[str] = []
+    for result in results:
+        if result.failed and result.spec.metric not in names:
+            names.append(result.spec.metric)
+    return names

@@ -1,0 +1,784 @@
+"""Load scenarios.toml into the typed model of config/model.py, rejecting anything unexpected.
+
+Every error names the file, the line and column where it can be found, the key path and what
+was expected: a typo in a load-test config must never silently change what is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from ccplate_tui.config.checks import CheckSyntaxError, parse_check
+from ccplate_tui.config.errors import ConfigError, KeyLocator, KeyPath, format_key_path
+from ccplate_tui.config.errors import source_pointer as _source_pointer
+from ccplate_tui.config.model import (
+    Body,
+    CheckSpec,
+    Config,
+    ExecutorSpec,
+    FormBody,
+    GeneratedFile,
+    JsonBody,
+    MultipartBody,
+    OptionsSpec,
+    RawBody,
+    RequestSpec,
+    ScenarioSpec,
+    Stage,
+    StatusSet,
+    SuiteSpec,
+    Tags,
+    TargetSpec,
+)
+from ccplate_tui.config.thresholds import (
+    ThresholdSpec,
+    ThresholdSyntaxError,
+    parse_threshold_expr,
+    parse_threshold_key,
+    validate_threshold,
+)
+from ccplate_tui.config.units import parse_duration, parse_size
+
+__all__ = ["EXECUTOR_OPTIONS", "load_config", "parse_config"]
+
+T = TypeVar("T")
+Parse = Callable[[Any, KeyPath], T]
+
+EXECUTOR_OPTIONS: dict[str, tuple[str, ...]] = {
+    "constant-vus": ("vus", "duration"),
+    "ramping-vus": ("startVUs", "stages", "gracefulRampDown"),
+    "per-vu-iterations": ("vus", "iterations", "maxDuration"),
+    "shared-iterations": ("vus", "iterations", "maxDuration"),
+    "constant-arrival-rate": ("rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"),
+    "ramping-arrival-rate": ("startRate", "timeUnit", "stages", "preAllocatedVUs", "maxVUs"),
+}
+"""k6's own options per executor (k6 spelling); `startTime` and `gracefulStop` apply to all."""
+
+_COMMON_OPTIONS = ("startTime", "gracefulStop")
+_SCENARIO_KEYS = (
+    "executor", "description", "think_time", "tags", "thresholds", "expected_statuses", "http2",
+    "timeout", "requests",
+)  # fmt: skip
+_REQUEST_KEYS = (
+    "method", "path", "name", "headers", "query", "json", "form", "multipart", "body",
+    "content_type", "checks", "tags", "group", "think_time", "timeout", "expected_statuses",
+)  # fmt: skip
+_BODY_KEYS = ("json", "form", "multipart", "body")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_TEMPLATE_VARIABLES = ("vu", "iteration", "scenario")
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_TREND_STAT = re.compile(r"avg|min|med|max|count|p\((\d+(?:\.\d+)?)\)")
+_STATUS_RANGE = re.compile(r"\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_MAX_GENERATED_FILE = 256 * 1024 * 1024
+"""Every worker builds a multipart body in memory once; this keeps a typo from eating the RAM."""
+
+
+def _describe(value: object) -> str:
+    """What a TOML value is, for `expected X, got Y` messages."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a float ({value})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"a string ({json.dumps(shown, ensure_ascii=False)})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__} ({value})"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar_text(value: object) -> str | None:
+    """A TOML scalar as the string a header or form field carries, or None if not a scalar."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if _is_number(value):
+        return str(value)
+    return None
+
+
+class _Loader:
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self.locator = KeyLocator(text)
+
+    # --- errors ---------------------------------------------------------------------------------
+
+    def error(self, path: KeyPath, message: str, at: str = "value") -> ConfigError:
+        """An error about `path`, located at its value (or its key) where it is written."""
+        position = self.locator.find(path)
+        line = column = None
+        pointer = None
+        if position is not None:
+            line, column = (
+                (position.value_line, position.value_column)
+                if at == "value"
+                else (position.line, position.column)
+            )
+            pointer = _source_pointer(self.text, line, column)
+        return ConfigError(message, self.file, line, column, format_key_path(path) or None, pointer)
+
+    def expression_error(
+        self,
+        path: KeyPath,
+        what: str,
+        exc: ThresholdSyntaxError | CheckSyntaxError,
+        at: str = "value",
+    ) -> ConfigError:
+        """An error inside an expression string: the column points into the string if possible."""
+        position = self.locator.find(path, exact=True)
+        line = column = None
+        if position is not None:
+            line, column = (
+                (position.value_line, position.value_column)
+                if at == "value"
+                else (position.line, position.column)
+            )
+            lines = self.text.splitlines()
+            written = lines[line - 1][column - 1 :] if line <= len(lines) else ""
+            if written[:1] in ("'", '"') and written[1:].startswith(exc.source):
+                column += 1 + exc.position
+            elif written.startswith(exc.source):
+                column += exc.position
+        return ConfigError(
+            f"invalid {what}: {exc.message}",
+            self.file,
+            line,
+            column,
+            format_key_path(path),
+            exc.pointer(),
+        )
+
+    # --- shapes and scalars ---------------------------------------------------------------------
+
+    def table(self, value: Any, path: KeyPath, allowed: Iterable[str] | None = None) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(path, f"expected a table, got {_describe(value)}")
+        if allowed is not None:
+            allowed = tuple(allowed)
+            for key in value:
+                if key not in allowed:
+                    raise self.error(
+                        (*path, key), f"unknown key; allowed here: {', '.join(allowed)}", at="key"
+                    )
+        return value
+
+    def array(self, value: Any, path: KeyPath, what: str, non_empty: bool = True) -> list:
+        if not isinstance(value, list):
+            raise self.error(path, f"expected an array of {what}, got {_describe(value)}")
+        if non_empty and not value:
+            raise self.error(path, f"expected at least one of {what}, got an empty array")
+        return value
+
+    def get(
+        self,
+        table: dict,
+        path: KeyPath,
+        key: str,
+        parse: Parse[T],
+        default: Any = ...,
+        why: str = "",
+    ) -> T:
+        """Parse `table[key]`; if absent return `default`, or fail when there is none."""
+        if key in table:
+            return parse(table[key], (*path, key))
+        if default is ...:
+            raise self.error(path, f"missing required key '{key}'{why}", at="key")
+        return default
+
+    def string(self, value: Any, path: KeyPath, non_empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise self.error(path, f"expected a string, got {_describe(value)}")
+        if non_empty and not value.strip():
+            raise self.error(path, "expected a non-empty string")
+        return value
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(path, f"expected true or false, got {_describe(value)}")
+        return value
+
+    def integer(self, value: Any, path: KeyPath, minimum: int = 0) -> int:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.error(path, f"expected {what}, got {_describe(value)}")
+        if value < minimum:
+            raise self.error(path, f"expected {what}, got {value}")
+        return value
+
+    def number(self, value: Any, path: KeyPath, positive: bool) -> float:
+        what = "a number > 0" if positive else "a number >= 0"
+        if not _is_number(value) or not math.isfinite(value):
+            raise self.error(path, f"expected {what}, got {_describe(value)}")
+        if value < 0 or (positive and value == 0):
+            raise self.error(path, f"expected {what}, got {value}")
+        return float(value)
+
+    def duration(self, value: Any, path: KeyPath, positive: bool = True) -> float:
+        if _is_number(value):
+            raise self.error(
+                path,
+                f'expected a duration string like "30s", got the number {value} '
+                f'(write it with a unit: "{value}s" or "{value}ms")',
+            )
+        if not isinstance(value, str):
+            raise self.error(path, f'expected a duration string like "30s", got {_describe(value)}')
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise self.error(path, str(exc)) from None
+        if positive and seconds <= 0:
+            raise self.error(path, f"expected a duration > 0, got {value!r}")
+        return seconds
+
+    def any_duration(self, value: Any, path: KeyPath) -> float:
+        return self.duration(value, path, positive=False)
+
+    def templates(self, text: str, path: KeyPath) -> str:
+        """Only `${vu}`, `${iteration}` and `${scenario}` are substituted; anything else is a typo."""
+        start = text.find("${")
+        while start >= 0:
+            end = text.find("}", start)
+            if end < 0:
+                raise self.error(path, f"unterminated template variable in {text!r}: missing '}}'")
+            name = text[start + 2 : end]
+            if name not in _TEMPLATE_VARIABLES:
+                known = ", ".join(f"${{{v}}}" for v in _TEMPLATE_VARIABLES)
+                raise self.error(path, f"unknown template variable ${{{name}}}; available: {known}")
+            start = text.find("${", end)
+        return text
+
+    def text_table(self, value: Any, path: KeyPath, header: bool = False) -> Tags:
+        """A table of strings (numbers and booleans converted), as sorted pairs."""
+        pairs: dict[str, str] = {}
+        for key, item in self.table(value, path).items():
+            text = _scalar_text(item)
+            if text is None:
+                raise self.error(
+                    (*path, key), f"expected a string, number or boolean, got {_describe(item)}"
+                )
+            if header and (not key or any(c in key for c in " :\t\r\n")):
+                raise self.error(
+                    (*path, key), "expected a header name without spaces or ':'", "key"
+                )
+            if header and any(c in text for c in "\r\n"):
+                raise self.error((*path, key), "a header value must not contain a line break")
+            pairs[key] = self.templates(text, (*path, key))
+        return tuple(sorted(pairs.items()))
+
+    def statuses(self, value: Any, path: KeyPath) -> StatusSet:
+        ranges: list[tuple[int, int]] = []
+        expected = 'a status like 200 or a range like "200-299"'
+        for index, item in enumerate(self.array(value, path, "statuses")):
+            item_path = (*path, index)
+            if isinstance(item, int) and not isinstance(item, bool):
+                low = high = item
+            elif isinstance(item, str) and (match := _STATUS_RANGE.fullmatch(item)):
+                low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+            else:
+                raise self.error(item_path, f"expected {expected}, got {_describe(item)}")
+            if not 100 <= low <= high <= 599:
+                raise self.error(
+                    item_path, f"expected statuses within 100-599, low <= high, got {item!r}"
+                )
+            ranges.append((low, high))
+        return StatusSet(tuple(sorted(ranges)))
+
+    # --- thresholds -----------------------------------------------------------------------------
+
+    def thresholds(
+        self, value: Any, path: KeyPath, scenario: str | None
+    ) -> tuple[ThresholdSpec, ...]:
+        """Parse a thresholds table; a scenario's are scoped with the tag `scenario:<name>`."""
+        specs: list[ThresholdSpec] = []
+        for key, entries in self.table(value, path).items():
+            key_path = (*path, key)
+            try:
+                metric, tags = parse_threshold_key(key)
+            except ThresholdSyntaxError as exc:
+                raise self.expression_error(key_path, "threshold key", exc, at="key") from None
+            written = key
+            if scenario is not None:
+                merged = dict(tags)
+                if merged.get("scenario", scenario) != scenario:
+                    raise self.error(
+                        key_path,
+                        f"a threshold of scenario '{scenario}' cannot filter on "
+                        f"scenario:{merged['scenario']}; put it in the top-level [thresholds]",
+                        at="key",
+                    )
+                merged["scenario"] = scenario
+                tags = tuple(sorted(merged.items()))
+                written = metric + "{" + ",".join(f"{k}:{v}" for k, v in tags) + "}"
+            else:
+                tags = tuple(sorted(tags))
+            what = 'threshold expressions like "p(99)<200"'
+            for index, entry in enumerate(self.array(entries, key_path, what)):
+                entry_path = (*key_path, index)
+                abort, delay, source_path = False, None, entry_path
+                if isinstance(entry, dict):
+                    self.table(entry, entry_path, ("threshold", "abortOnFail", "delayAbortEval"))
+                    source = self.get(entry, entry_path, "threshold", self.string)
+                    source_path = (*entry_path, "threshold")
+                    abort = self.get(entry, entry_path, "abortOnFail", self.boolean, False)
+                    delay = self.get(entry, entry_path, "delayAbortEval", self.any_duration, None)
+                elif isinstance(entry, str):
+                    source = entry
+                else:
+                    raise self.error(
+                        entry_path,
+                        'expected a threshold expression like "p(99)<200" or a table '
+                        '{ threshold = "...", abortOnFail = true }, got ' + _describe(entry),
+                    )
+                try:
+                    expr = parse_threshold_expr(source)
+                except ThresholdSyntaxError as exc:
+                    raise self.expression_error(source_path, "threshold", exc) from None
+                try:
+                    validate_threshold(metric, expr)
+                except ThresholdSyntaxError as exc:
+                    # An unknown metric is the key's fault; a wrong aggregation the expression's.
+                    if exc.source == source:
+                        raise self.expression_error(source_path, "threshold", exc) from None
+                    raise self.expression_error(key_path, "threshold", exc, at="key") from None
+                specs.append(ThresholdSpec(written, metric, tags, expr, abort, delay))
+        return tuple(specs)
+
+    # --- target and options ---------------------------------------------------------------------
+
+    def target(self, value: Any, path: KeyPath) -> TargetSpec:
+        table = self.table(value, path, ("base_url", "allow_remote", "headers", "timeout"))
+        default = TargetSpec()
+        base_url = self.get(table, path, "base_url", self.base_url, default.base_url)
+        return TargetSpec(
+            base_url=base_url,
+            allow_remote=self.get(table, path, "allow_remote", self.boolean, False),
+            headers=self.get(table, path, "headers", self.headers, ()),
+            timeout=self.get(table, path, "timeout", self.duration, default.timeout),
+        )
+
+    def headers(self, value: Any, path: KeyPath) -> Tags:
+        return self.text_table(value, path, header=True)
+
+    def base_url(self, value: Any, path: KeyPath) -> str:
+        url = self.string(value, path)
+        expected = 'expected an http:// or https:// URL with a host, like "http://127.0.0.1:8787"'
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError on a bad port
+        except ValueError:
+            raise self.error(path, f"{expected}, got {url!r}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.error(path, f"{expected}, got {url!r}")
+        if parts.query or parts.fragment:
+            raise self.error(path, f"{expected} and no query or fragment, got {url!r}")
+        return url
+
+    def options(self, value: Any, path: KeyPath) -> OptionsSpec:
+        table = self.table(value, path, ("interval", "summary_trend_stats", "tags"))
+        interval = self.get(table, path, "interval", self.duration, 1.0)
+        if interval < 0.25:
+            raise self.error(
+                (*path, "interval"), f"expected an interval >= 250ms, got {table['interval']!r}"
+            )
+        default = OptionsSpec()
+        return OptionsSpec(
+            interval=interval,
+            summary_trend_stats=self.get(
+                table, path, "summary_trend_stats", self.trend_stats, default.summary_trend_stats
+            ),
+            tags=self.get(table, path, "tags", self.text_table, ()),
+        )
+
+    def trend_stats(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        stats = []
+        for index, item in enumerate(self.array(value, path, "statistics")):
+            match = _TREND_STAT.fullmatch(item) if isinstance(item, str) else None
+            if not match or (match.group(1) and float(match.group(1)) > 100):
+                raise self.error(
+                    (*path, index),
+                    "expected one of avg, min, med, max, count or p(N) with N in 0-100, "
+                    f"got {_describe(item)}",
+                )
+            stats.append(item)
+        return tuple(stats)
+
+    # --- scenarios ------------------------------------------------------------------------------
+
+    def scenario(self, name: str, value: Any, path: KeyPath, target: TargetSpec) -> ScenarioSpec:
+        table = self.table(value, path)
+        executor = self.get(
+            table, path, "executor", self.string, why=f" (one of {', '.join(EXECUTOR_OPTIONS)})"
+        )
+        if executor not in EXECUTOR_OPTIONS:
+            raise self.error(
+                (*path, "executor"),
+                f"unknown executor {executor!r}; expected one of {', '.join(EXECUTOR_OPTIONS)}",
+            )
+        own = EXECUTOR_OPTIONS[executor] + _COMMON_OPTIONS
+        for key in table:
+            if key in own or key in _SCENARIO_KEYS:
+                continue
+            users = [e for e, options in EXECUTOR_OPTIONS.items() if key in options]
+            if users:
+                message = (
+                    f"'{key}' is not an option of executor {executor} (it is used by "
+                    f"{', '.join(users)}); {executor} takes: {', '.join(own)}"
+                )
+            else:
+                message = f"unknown key; allowed here: {', '.join(_SCENARIO_KEYS + own)}"
+            raise self.error((*path, key), message, at="key")
+        think_time = self.get(table, path, "think_time", self.any_duration, 0.0)
+        timeout = self.get(table, path, "timeout", self.duration, target.timeout)
+        requests = self.get(
+            table,
+            path,
+            "requests",
+            lambda v, p: self.array(v, p, "request tables"),
+            why=f" (at least one [[scenarios.{name}.requests]] table)",
+        )
+        return ScenarioSpec(
+            name=name,
+            executor=self.executor(executor, table, path),
+            requests=tuple(
+                self.request(item, (*path, "requests", i)) for i, item in enumerate(requests)
+            ),
+            description=self.get(table, path, "description", self.string, ""),
+            think_time=think_time,
+            tags=self.get(table, path, "tags", self.text_table, ()),
+            thresholds=self.get(
+                table, path, "thresholds", lambda v, p: self.thresholds(v, p, name), ()
+            ),
+            expected_statuses=self.get(
+                table, path, "expected_statuses", self.statuses, StatusSet()
+            ),
+            http2=self.get(table, path, "http2", self.boolean, False),
+            timeout=timeout,
+        )
+
+    def executor(self, kind: str, table: dict, path: KeyPath) -> ExecutorSpec:
+        def opt(key: str, parse: Parse[T], default: Any = ...) -> T:
+            return self.get(table, path, key, parse, default, f" (executor {kind} requires it)")
+
+        def vus(value: Any, key_path: KeyPath) -> int:
+            return self.integer(value, key_path, minimum=1)
+
+        start_time = opt("startTime", self.any_duration, 0.0)
+        graceful_stop = opt("gracefulStop", self.any_duration, 30.0)
+        common = {"start_time": start_time, "graceful_stop": graceful_stop}
+        if kind == "constant-vus":
+            return ExecutorSpec(
+                kind, vus=opt("vus", vus, 1), duration=opt("duration", self.duration), **common
+            )  # type: ignore[arg-type]
+        if kind in ("per-vu-iterations", "shared-iterations"):
+            count, iterations = opt("vus", vus, 1), opt("iterations", vus, 1)
+            if kind == "shared-iterations" and iterations < count:
+                raise self.error(
+                    (*path, "iterations"),
+                    f"the number of iterations ({iterations}) can't be less than the number of "
+                    f"VUs ({count})",
+                )
+            max_duration = opt("maxDuration", self.duration, 600.0)
+            return ExecutorSpec(
+                kind, vus=count, iterations=iterations, max_duration=max_duration, **common
+            )  # type: ignore[arg-type]
+        if kind == "ramping-vus":
+            start_vus = opt("startVUs", self.integer, 1)
+            stages = opt("stages", lambda v, p: self.stages(v, p, integer=True))
+            if max([start_vus, *(s.target for s in stages)]) < 1:
+                raise self.error(
+                    (*path, "stages"), "startVUs and every stage target are 0: no VU would ever run"
+                )
+            return ExecutorSpec(
+                kind, start_vus=start_vus, stages=stages,  # type: ignore[arg-type]
+                graceful_ramp_down=opt("gracefulRampDown", self.any_duration, 30.0), **common,
+            )  # fmt: skip
+        # Arrival-rate executors.
+        time_unit = opt("timeUnit", self.duration, 1.0)
+        pre_allocated = opt("preAllocatedVUs", vus)
+        max_vus = opt("maxVUs", vus, pre_allocated)
+        if max_vus < pre_allocated:
+            raise self.error(
+                (*path, "maxVUs"),
+                f"maxVUs ({max_vus}) must be >= preAllocatedVUs ({pre_allocated})",
+            )
+        rates = {"time_unit": time_unit, "pre_allocated_vus": pre_allocated, "max_vus": max_vus}
+        if kind == "constant-arrival-rate":
+            rate = opt("rate", lambda v, p: self.number(v, p, positive=True))
+            return ExecutorSpec(
+                kind, rate=rate, duration=opt("duration", self.duration), **rates, **common
+            )  # type: ignore[arg-type]
+        start_rate = opt("startRate", lambda v, p: self.number(v, p, positive=False), 0.0)
+        stages = opt("stages", lambda v, p: self.stages(v, p, integer=False))
+        if max([start_rate, *(s.target for s in stages)]) <= 0:
+            raise self.error(
+                (*path, "stages"),
+                "startRate and every stage target are 0: no iteration would start",
+            )
+        return ExecutorSpec(kind, start_rate=start_rate, stages=stages, **rates, **common)  # type: ignore[arg-type]
+
+    def stages(self, value: Any, path: KeyPath, integer: bool) -> tuple[Stage, ...]:
+        stages = []
+        for index, item in enumerate(self.array(value, path, "stages { duration, target }")):
+            stage_path = (*path, index)
+            table = self.table(item, stage_path, ("duration", "target"))
+            duration = self.get(table, stage_path, "duration", self.any_duration)
+            if integer:
+                target = float(self.get(table, stage_path, "target", self.integer))
+            else:
+                target = self.get(
+                    table, stage_path, "target", lambda v, p: self.number(v, p, positive=False)
+                )
+            stages.append(Stage(duration, target))
+        if sum(stage.duration for stage in stages) <= 0:
+            raise self.error(path, "the stages add up to 0s; at least one needs a duration > 0")
+        return tuple(stages)
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def request(self, value: Any, path: KeyPath) -> RequestSpec:
+        table = self.table(value, path, _REQUEST_KEYS)
+        method = self.get(table, path, "method", self.string, "GET").upper()
+        if method not in _METHODS:
+            raise self.error(
+                (*path, "method"), f"expected one of {', '.join(_METHODS)}, got {table['method']!r}"
+            )
+        request_path = self.get(table, path, "path", self.string)
+        if not request_path.startswith("/"):
+            raise self.error(
+                (*path, "path"), f"expected a path starting with '/', got {request_path!r}"
+            )
+        self.templates(request_path, (*path, "path"))
+        bodies = [key for key in _BODY_KEYS if key in table]
+        if len(bodies) > 1:
+            raise self.error(
+                (*path, bodies[1]),
+                f"a request has at most one body, got both {bodies[0]} and {bodies[1]}",
+                at="key",
+            )
+        if "content_type" in table and "body" not in table:
+            raise self.error(
+                (*path, "content_type"),
+                "content_type goes with a raw `body`; for json, form or multipart set headers",
+                at="key",
+            )
+
+        def text(value: Any, key_path: KeyPath) -> str:
+            return self.templates(self.string(value, key_path, non_empty=True), key_path)
+
+        def duration_or_none(value: Any, key_path: KeyPath) -> float:
+            return self.duration(value, key_path)
+
+        return RequestSpec(
+            method=method,
+            path=request_path,
+            name=self.get(table, path, "name", text, request_path),
+            headers=self.get(table, path, "headers", self.headers, ()),
+            query=self.get(table, path, "query", self.text_table, ()),
+            body=self.body(table, path),
+            checks=self.get(table, path, "checks", self.checks, ()),
+            tags=self.get(table, path, "tags", self.text_table, ()),
+            group=self.get(table, path, "group", text, None),
+            think_time=self.get(table, path, "think_time", self.any_duration, 0.0),
+            timeout=self.get(table, path, "timeout", duration_or_none, None),
+            expected_statuses=self.get(table, path, "expected_statuses", self.statuses, None),
+        )
+
+    def body(self, table: dict, path: KeyPath) -> Body | None:
+        if "json" in table:
+            return JsonBody(self.json_value(table["json"], (*path, "json")))
+        if "form" in table:
+            return FormBody(self.get(table, path, "form", self.text_table))
+        if "multipart" in table:
+            return self.multipart(table["multipart"], (*path, "multipart"))
+        if "body" in table:
+            text = self.templates(self.string(table["body"], (*path, "body")), (*path, "body"))
+            content_type = self.get(table, path, "content_type", self.string, "text/plain")
+            return RawBody(text, content_type)
+        return None
+
+    def json_value(self, value: Any, path: KeyPath) -> object:
+        """Check a TOML value can be sent as JSON and its strings' templates are known."""
+        if isinstance(value, str):
+            return self.templates(value, path)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(path, f"JSON has no {value}; use a finite number")
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, list):
+            return [self.json_value(item, (*path, i)) for i, item in enumerate(value)]
+        if isinstance(value, dict):
+            return {
+                self.templates(key, (*path, key)): self.json_value(item, (*path, key))
+                for key, item in value.items()
+            }
+        raise self.error(path, f"{_describe(value)} cannot be sent as JSON; write it as a string")
+
+    def multipart(self, value: Any, path: KeyPath) -> MultipartBody:
+        parts: list[tuple[str, str | GeneratedFile]] = []
+        for key, item in self.table(value, path).items():
+            item_path = (*path, key)
+            if isinstance(item, dict):
+                self.table(item, item_path, ("size", "filename", "content_type"))
+                size = self.get(item, item_path, "size", self.size)
+                defaults = GeneratedFile(0)
+                filename = self.get(item, item_path, "filename", self.string, defaults.filename)
+                content_type = self.get(
+                    item, item_path, "content_type", self.string, defaults.content_type
+                )
+                self.templates(filename, (*item_path, "filename"))
+                parts.append((key, GeneratedFile(size, filename, content_type)))
+                continue
+            text = _scalar_text(item)
+            if text is None:
+                raise self.error(
+                    item_path,
+                    'expected a text field or a file { size = "1MB", filename = "..." }, got '
+                    + _describe(item),
+                )
+            parts.append((key, self.templates(text, item_path)))
+        return MultipartBody(tuple(parts))
+
+    def size(self, value: Any, path: KeyPath) -> int:
+        try:
+            size = parse_size(value)
+        except ValueError as exc:
+            raise self.error(path, str(exc)) from None
+        if size > _MAX_GENERATED_FILE:
+            raise self.error(path, f"expected a size of at most 256MiB, got {value!r}")
+        return size
+
+    def checks(self, value: Any, path: KeyPath) -> tuple[CheckSpec, ...]:
+        specs = []
+        for name, source in self.table(value, path).items():
+            check_path = (*path, name)
+            if not name.strip():
+                raise self.error(check_path, "a check needs a name", at="key")
+            self.string(source, check_path, non_empty=True)
+            try:
+                predicate = parse_check(source)
+            except CheckSyntaxError as exc:
+                raise self.expression_error(check_path, "check", exc) from None
+            specs.append(CheckSpec(name, source, predicate))
+        return tuple(specs)
+
+    # --- the whole file -------------------------------------------------------------------------
+
+    def config(self, data: dict) -> Config:
+        root: KeyPath = ()
+        self.table(data, root, ("target", "options", "thresholds", "scenarios", "suites"))
+        target = self.get(data, root, "target", self.target, TargetSpec())
+        options = self.get(data, root, "options", self.options, OptionsSpec())
+        thresholds = self.get(
+            data, root, "thresholds", lambda v, p: self.thresholds(v, p, None), ()
+        )
+        raw_scenarios = self.get(
+            data, root, "scenarios", self.table, why=" (at least one [scenarios.NAME])"
+        )
+        if not raw_scenarios:
+            raise self.error(("scenarios",), "expected at least one scenario [scenarios.NAME]")
+        scenarios: dict[str, ScenarioSpec] = {}
+        for name, value in raw_scenarios.items():
+            self.check_name(name, ("scenarios", name), "scenario")
+            scenarios[name] = self.scenario(name, value, ("scenarios", name), target)
+        suites: dict[str, SuiteSpec] = {}
+        for name, value in self.get(data, root, "suites", self.table, {}).items():
+            suites[name] = self.suite(name, value, ("suites", name), scenarios)
+        return Config(self.file, target, options, scenarios, suites, thresholds)
+
+    def check_name(self, name: str, path: KeyPath, what: str) -> None:
+        if not _NAME.fullmatch(name):
+            raise self.error(
+                path, f"a {what} name may only hold letters, digits, '_' and '-'", at="key"
+            )
+
+    def suite(
+        self, name: str, value: Any, path: KeyPath, scenarios: dict[str, ScenarioSpec]
+    ) -> SuiteSpec:
+        self.check_name(name, path, "suite")
+        if name in scenarios:
+            raise self.error(
+                path, f"suite '{name}' has the name of a scenario; rename one of them", at="key"
+            )
+        table = self.table(value, path, ("scenarios", "description", "thresholds"))
+        members_path = (*path, "scenarios")
+        members = self.array(
+            self.get(table, path, "scenarios", lambda v, p: v), members_path, "scenario names"
+        )
+        for index, member in enumerate(members):
+            self.string(member, (*members_path, index))
+            if member not in scenarios:
+                raise self.error(
+                    (*members_path, index),
+                    f"unknown scenario {member!r}; defined scenarios: {', '.join(scenarios)}",
+                )
+            if members.index(member) != index:
+                raise self.error((*members_path, index), f"scenario {member!r} is listed twice")
+        return SuiteSpec(
+            name=name,
+            scenarios=tuple(members),
+            description=self.get(table, path, "description", self.string, ""),
+            thresholds=self.get(
+                table, path, "thresholds", lambda v, p: self.thresholds(v, p, None), ()
+            ),
+        )
+
+
+def parse_config(text: str, path: str = "scenarios.toml") -> Config:
+    """Parse and validate scenarios.toml text; `path` is only used to name the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION.search(message)
+        if match:
+            line, column = int(match.group(1)), int(match.group(2))
+        else:  # "(at end of document)"
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+        raise ConfigError(
+            f"invalid TOML: {message}",
+            path,
+            line,
+            column,
+            None,
+            _source_pointer(text, line, column),
+        ) from None
+    return _Loader(text, path).config(data)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and validate a scenarios.toml file."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("cannot read the config: no such file", name) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc.strerror or exc}", name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the config is not UTF-8 text (byte {exc.start})", name) from None
+    return parse_config(text, name)

@@ -1,0 +1,327 @@
+"""Fault injection for the demo target: what can go wrong, parsed from text or JSON, drawn per request.
+
+The text form is what `--faults` takes:
+`error_rate=0.05,latency=200ms,jitter=50ms,slow=/api/files:500ms;/api/auth/*:1s,drop_rate=0.01`.
+
+Scope: unless `paths` is given, faults hit every `/api/*` path except `/api/health`, so
+monitoring keeps working while the API misbehaves; an explicit `paths=/api/health` still
+faults it. `/__admin/*` is never faulted, so faults can always be switched off again.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+from ccplate_tui.config.units import format_duration, parse_duration
+
+RATE_KEYS = ("error_rate", "drop_rate", "reset_rate", "garbage_rate")
+DURATION_KEYS = ("latency", "jitter")
+FAULT_KEYS = (*RATE_KEYS, *DURATION_KEYS, "slow", "paths", "seed")
+ADMIN_PREFIX = "/__admin/"
+_DEFAULT_EXCLUDED = frozenset({"/api/health"})
+
+
+@dataclass(frozen=True)
+class SlowRule:
+    """Extra delay for paths matching `pattern` (an exact path or a glob like `/api/files*`)."""
+
+    pattern: str
+    delay: float
+
+    def matches(self, path: str) -> bool:
+        return path == self.pattern or fnmatchcase(path, self.pattern)
+
+    def to_text(self) -> str:
+        return f"{self.pattern}:{format_duration(self.delay)}"
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Which faults the target injects; durations are in seconds, rates in 0..1."""
+
+    error_rate: float = 0.0
+    latency: float = 0.0
+    jitter: float = 0.0
+    slow: tuple[SlowRule, ...] = ()
+    drop_rate: float = 0.0
+    reset_rate: float = 0.0
+    garbage_rate: float = 0.0
+    paths: tuple[str, ...] | None = None
+    seed: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when at least one fault can fire; lets the hot path skip all work otherwise."""
+        rates = (self.error_rate, self.drop_rate, self.reset_rate, self.garbage_rate)
+        return any(rates) or bool(self.latency or self.jitter or self.slow)
+
+    def in_scope(self, path: str) -> bool:
+        """Whether faults apply to `path` (see the module docstring for the default scope)."""
+        if path.startswith(ADMIN_PREFIX):
+            return False
+        if self.paths is None:
+            return path.startswith("/api/") and path not in _DEFAULT_EXCLUDED
+        return any(path == glob or fnmatchcase(path, glob) for glob in self.paths)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """JSON-ready form; durations as k6 strings so it round-trips through faults_from_mapping."""
+        return {
+            "error_rate": self.error_rate,
+            "latency": format_duration(self.latency),
+            "jitter": format_duration(self.jitter),
+            "slow": [rule.to_text() for rule in self.slow],
+            "drop_rate": self.drop_rate,
+            "reset_rate": self.reset_rate,
+            "garbage_rate": self.garbage_rate,
+            "paths": None if self.paths is None else list(self.paths),
+            "seed": self.seed,
+        }
+
+    def to_text(self) -> str:
+        """The `--faults` form of the non-default settings."""
+        parts: list[str] = []
+        for key in FAULT_KEYS:
+            value = getattr(self, key)
+            if value is None or value == () or (key != "seed" and value == 0):
+                continue
+            if key in DURATION_KEYS:
+                parts.append(f"{key}={format_duration(value)}")
+            elif key == "slow":
+                parts.append("slow=" + ";".join(rule.to_text() for rule in value))
+            elif key == "paths":
+                parts.append("paths=" + ";".join(value))
+            else:
+                parts.append(f"{key}={value}")
+        return ",".join(parts)
+
+
+NO_FAULTS = Faults()
+
+
+def _expected(key: str, what: str, got: object) -> ValueError:
+    return ValueError(f"{key}: expected {what}, got {got!r}")
+
+
+def _parse_rate(key: str, value: object) -> float:
+    what = "a number between 0 and 1"
+    if isinstance(value, bool):
+        raise _expected(key, what, value)
+    if isinstance(value, int | float):
+        rate = float(value)
+    elif isinstance(value, str):
+        try:
+            rate = float(value.strip())
+        except ValueError:
+            raise _expected(key, what, value) from None
+    else:
+        raise _expected(key, what, value)
+    if math.isnan(rate) or not 0.0 <= rate <= 1.0:
+        raise _expected(key, what, value)
+    return rate
+
+
+def _parse_delay(key: str, value: object) -> float:
+    """Seconds from '200ms'/'1.5s', or from a bare number meaning milliseconds."""
+    what = "a duration like '200ms' or '1.5s', or a number of milliseconds"
+    if isinstance(value, bool):
+        raise _expected(key, what, value)
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise _expected(key, what, value)
+        return float(value) / 1000.0
+    if not isinstance(value, str):
+        raise _expected(key, what, value)
+    text = value.strip()
+    try:
+        millis = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(millis) or millis < 0:
+            raise _expected(key, what, value)
+        return millis / 1000.0
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise _expected(key, what, value) from None
+
+
+def _split_list(value: object, key: str, what: str) -> list[str]:
+    """Items of a `;`-separated string or a JSON list of strings."""
+    if isinstance(value, str):
+        items = value.split(";")
+    elif isinstance(value, list | tuple):
+        if not all(isinstance(item, str) for item in value):
+            raise _expected(key, what, value)
+        items = list(value)
+    else:
+        raise _expected(key, what, value)
+    return [item.strip() for item in items if item.strip()]
+
+
+def _parse_slow(value: object) -> tuple[SlowRule, ...]:
+    what = "PATH:DURATION like '/api/files:500ms' (several separated by ';')"
+    if isinstance(value, Mapping):
+        value = [f"{pattern}:{delay}" for pattern, delay in value.items()]
+    rules: list[SlowRule] = []
+    for item in _split_list(value, "slow", what):
+        pattern, sep, delay_text = item.rpartition(":")
+        pattern = pattern.strip()
+        if not sep or not pattern.startswith("/"):
+            raise _expected("slow", what, item)
+        try:
+            delay = _parse_delay("slow", delay_text)
+        except ValueError:
+            raise _expected("slow", what, item) from None
+        rules.append(SlowRule(pattern, delay))
+    return tuple(rules)
+
+
+def _parse_paths(value: object) -> tuple[str, ...] | None:
+    what = "path globs starting with '/' like '/api/auth/*' (several separated by ';')"
+    if value is None:
+        return None
+    globs = _split_list(value, "paths", what)
+    for glob in globs:
+        if not glob.startswith("/") and glob != "*":
+            raise _expected("paths", what, glob)
+    return tuple(globs) or None
+
+
+def _parse_seed(value: object) -> int | None:
+    what = "an integer"
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _expected("seed", what, value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise _expected("seed", what, value) from None
+    raise _expected("seed", what, value)
+
+
+def _parse_value(key: str, value: object) -> object:
+    if key in RATE_KEYS:
+        return _parse_rate(key, value)
+    if key in DURATION_KEYS:
+        return _parse_delay(key, value)
+    if key == "slow":
+        return _parse_slow(value)
+    if key == "paths":
+        return _parse_paths(value)
+    return _parse_seed(value)
+
+
+def _unknown_key(key: str) -> ValueError:
+    return ValueError(f"unknown fault key {key!r}; expected one of: {', '.join(FAULT_KEYS)}")
+
+
+def parse_faults(text: str) -> Faults:
+    """Faults from `key=value,key=value`; `slow` and `paths` may repeat. ValueError names the key."""
+    values: dict[str, object] = {}
+    lists: dict[str, list[str]] = {"slow": [], "paths": []}
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"expected key=value (like error_rate=0.05), got {item!r}")
+        if key not in FAULT_KEYS:
+            raise _unknown_key(key)
+        if key in lists:
+            lists[key].append(value)
+            continue
+        if key in values:
+            raise ValueError(f"{key}: given more than once")
+        values[key] = _parse_value(key, value)
+    if lists["slow"]:
+        values["slow"] = _parse_slow(";".join(lists["slow"]))
+    if lists["paths"]:
+        values["paths"] = _parse_paths(";".join(lists["paths"]))
+    return Faults(**values)  # type: ignore[arg-type]
+
+
+def faults_from_mapping(data: object, base: Faults = NO_FAULTS) -> Faults:
+    """Faults from a JSON object (the admin endpoint), starting from `base` for keys not given."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"expected a JSON object with fault keys, got {type(data).__name__}")
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in FAULT_KEYS:
+            raise _unknown_key(str(key))
+        if value is None and key not in ("paths", "seed"):
+            changes[key] = getattr(NO_FAULTS, key)
+            continue
+        changes[key] = _parse_value(key, value)
+    return replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What to do to one request: wait `delay` seconds, then misbehave as `action` (or answer)."""
+
+    delay: float
+    action: str | None  # "drop", "garbage", "reset", "error" or None to answer normally
+
+
+class FaultInjector:
+    """Holds the current faults and draws per-request decisions from one (optionally seeded) RNG."""
+
+    def __init__(self, faults: Faults = NO_FAULTS) -> None:
+        self._faults = faults
+        self._random = random.Random(faults.seed)
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the faults; a seed restarts the draws so the sequence from here is reproducible."""
+        self._faults = faults
+        if faults.seed is not None:
+            self._random = random.Random(faults.seed)
+
+    def plan(self, path: str) -> FaultPlan | None:
+        """Draw this request's faults, or None when none apply (the common, fast case)."""
+        faults = self._faults
+        if not faults.active or not faults.in_scope(path):
+            return None
+        rng = self._random
+        # Every non-zero rate gets its own draw, in a fixed order, so a seed replays exactly.
+        fired = [
+            name
+            for name, rate in (
+                ("drop", faults.drop_rate),
+                ("garbage", faults.garbage_rate),
+                ("reset", faults.reset_rate),
+                ("error", faults.error_rate),
+            )
+            if rate and rng.random() < rate
+        ]
+        delay = faults.latency
+        if faults.jitter:
+            delay += rng.uniform(0.0, faults.jitter)
+        delay += _slow_delay(faults.slow, path)
+        action = fired[0] if fired else None
+        if action is None and delay <= 0:
+            return None
+        return FaultPlan(delay=delay, action=action)
+
+
+def _slow_delay(rules: Iterable[SlowRule], path: str) -> float:
+    """The first matching rule's delay; 0 when none matches."""
+    for rule in rules:
+        if rule.matches(path):
+            return rule.delay
+    return 0.0
