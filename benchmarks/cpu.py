@@ -55,6 +55,11 @@ class TreeUsage:
     max_processes: int
     leftovers_killed: int
     """Descendants still alive LINGER_S after the command exited (a leak in the tool)."""
+    server_cpu_s: float | None = None
+    """CPU the target server used meanwhile (when its pid was given)."""
+    other_cpu_s: float = 0.0
+    """CPU the rest of the machine used meanwhile: other people's work that competed with the
+    tool and the server. A few tenths of a second is noise; more means the run was disturbed."""
 
     @property
     def cpu_s(self) -> float:
@@ -127,6 +132,85 @@ class TreeSampler:
             self._next_memory = now + self._memory_every_s
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """Where a measured run happens: the server to account for and how long to wait for quiet."""
+
+    server_pid: int | None = None
+    idle_wait_s: float = 120.0
+    """Wait up to this long before starting for the rest of the machine to go idle."""
+    idle_threshold_cores: float = 0.15
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores have spent not idle since boot."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User+system seconds of a live process and its live descendants (0 if it is gone)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def wait_for_idle(ctx: RunContext) -> float:
+    """Wait (up to ctx.idle_wait_s) until the machine, less the server, is quiet for 3 s in a row.
+
+    Other work on a shared 2-core machine skews both throughput and latency; returns the cores
+    still busy elsewhere when we stopped waiting.
+    """
+    deadline = time.monotonic() + ctx.idle_wait_s
+    quiet = 0
+    announced = False
+    busy = 0.0
+    while True:
+        busy0, server0, self0 = machine_busy_s(), server_cpu(ctx), own_cpu_s()
+        time.sleep(1.0)
+        busy = (
+            machine_busy_s() - busy0 - (server_cpu(ctx) - server0)
+            - (own_cpu_s() - self0)
+        )  # fmt: skip
+        quiet = quiet + 1 if busy < ctx.idle_threshold_cores else 0
+        if quiet >= 3 or time.monotonic() > deadline:
+            break
+        if not announced and busy >= ctx.idle_threshold_cores:
+            print(
+                f"  waiting for the machine to go idle ({busy:.2f} cores busy elsewhere) ...",
+                flush=True,
+            )
+            announced = True
+    if quiet < 3:
+        print(
+            f"  warning: machine still busy ({busy:.2f} cores elsewhere); measuring anyway",
+            flush=True,
+        )
+    return busy
+
+
+def own_cpu_s() -> float:
+    """This process's own user+system seconds (not its children: nginx is one of them)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def server_cpu(ctx: RunContext) -> float:
+    return tree_cpu_s(ctx.server_pid) if ctx.server_pid is not None else 0.0
+
+
 def run_measured(
     cmd: Sequence[str],
     *,
@@ -138,9 +222,14 @@ def run_measured(
     memory_every_s: float = 1.0,
     pss: bool = False,
     on_sample: Callable[[MemorySample], None] | None = None,
+    ctx: RunContext | None = None,
 ) -> TreeUsage:
     """Run `cmd` to completion (killing it after `timeout_s`), its output going to `log_path`,
     and return the CPU and memory its whole process tree used."""
+    ctx = ctx or RunContext(idle_wait_s=0.0)
+    if ctx.idle_wait_s > 0:
+        wait_for_idle(ctx)
+    busy0, server0, self0 = machine_busy_s(), server_cpu(ctx), own_cpu_s()
     rusage_path = log_path.with_suffix(".rusage.json")
     rusage_path.unlink(missing_ok=True)
     wrapper = [
@@ -181,6 +270,11 @@ def run_measured(
         sampler.stop()
     wall = time.monotonic() - started
     report = json.loads(rusage_path.read_text()) if rusage_path.exists() else {}
+    tool_cpu = float(report.get("user_s", 0.0)) + float(report.get("system_s", 0.0))
+    server_cpu_s = server_cpu(ctx) - server0
+    # Our own process (this benchmark, its sampler thread and the reaped wrapper) is not "other".
+    self_cpu = own_cpu_s() - self0 + wrapper_self_cpu(report)
+    other = machine_busy_s() - busy0 - tool_cpu - server_cpu_s - self_cpu
     return TreeUsage(
         exit_code=int(report.get("exit_code", proc.returncode)),
         timed_out=timed_out,
@@ -192,7 +286,14 @@ def run_measured(
         samples=tuple(sampler.samples),
         max_processes=sampler.max_processes,
         leftovers_killed=int(report.get("leftovers_killed", 0)),
+        server_cpu_s=server_cpu_s if ctx.server_pid is not None else None,
+        other_cpu_s=max(0.0, other),
     )
+
+
+def wrapper_self_cpu(report: dict[str, float]) -> float:
+    """The wrapper's own CPU (its whole rusage less its children's), reported by --wrap."""
+    return float(report.get("wrapper_self_s", 0.0))
 
 
 def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
@@ -239,6 +340,7 @@ def wrap(rusage_out: Path, cmd: list[str]) -> int:
             root_done_at = time.monotonic()
         time.sleep(0.02)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
     rusage_out.write_text(
         json.dumps(
             {
@@ -247,6 +349,7 @@ def wrap(rusage_out: Path, cmd: list[str]) -> int:
                 "system_s": usage.ru_stime,
                 "max_single_rss_kb": usage.ru_maxrss,
                 "leftovers_killed": leftovers,
+                "wrapper_self_s": own.ru_utime + own.ru_stime,
             }
         )
     )

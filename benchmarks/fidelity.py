@@ -18,6 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.cpu import RunContext
 from benchmarks.loadtools import ToolResult, bench_workdir, ensure_bench_tools, run_ccplate, run_k6
 from benchmarks.report import machine_line, markdown_table, write_json
 from benchmarks.servers import BenchSetupError, fixed_latency_server, raise_nofile_limit
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=int, default=200, help="requests (iterations) per second")
     parser.add_argument("--tools", default="ccplate,k6", help="subset of ccplate,k6")
+    parser.add_argument(
+        "--idle-wait", type=float, default=120.0, help="max seconds to wait for a quiet machine"
+    )
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep configs and tool logs")
     args = parser.parse_args(argv)
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     with bench_workdir(args.keep, "fidelity") as workdir, fixed_latency_server() as server:
         url = server.base_url + server.path
+        ctx = RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait)
         for i, tool in enumerate(tools):
             if i:
                 time.sleep(2.0)
@@ -125,15 +130,22 @@ def main(argv: list[str] | None = None) -> int:
                 if tool == "ccplate":
                     scenario = {**options, "requests": [{"method": "GET", "path": server.path}]}
                     ours = run_ccplate(
-                        workdir, "ccplate-tui", server.base_url, scenario, args.seconds
+                        workdir, "ccplate-tui", server.base_url, scenario, args.seconds, ctx=ctx
                     )
                 else:
-                    k6 = run_k6(workdir, "k6", url, {"scenarios": {"bench": options}}, args.seconds)
+                    k6 = run_k6(
+                        workdir, "k6", url, {"scenarios": {"bench": options}}, args.seconds, ctx=ctx
+                    )
             except BenchSetupError as exc:
                 errors.append(f"{tool}: {exc}")
                 print(f"  {tool} FAILED: {exc}", file=sys.stderr, flush=True)
     results = [r for r in (ours, k6) if r is not None]
     print()
+    for r in results:
+        print(
+            f"{r.label}: {r.usage.cpu_s:.1f} CPU-s; meanwhile server {r.usage.server_cpu_s or 0:.1f}"
+            f" CPU-s, rest of the machine {r.usage.other_cpu_s:.1f} CPU-s"
+        )
     headers = ["tool", "metric", "requests", "dropped", "p50 ms", "p95 ms", "p99 ms", "max ms"]
     print(markdown_table(headers, latency_rows(results)))
     for line in verdict_lines(ours, k6):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import tomli_w
 
-from benchmarks.cpu import MemorySample, TreeUsage, run_measured
+from benchmarks.cpu import MemorySample, RunContext, TreeUsage, run_measured
 from benchmarks.servers import BenchSetupError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -128,21 +128,40 @@ def tool_version(binary: Path, *args: str) -> str:
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
 
 
-def check_ccplate() -> Path:
-    """Path of `ccplate-tui`, after checking that its `run` sub-command exists."""
+def ccplate_env() -> dict[str, str]:
+    """The environment for `ccplate-tui`: the repo root first on PYTHONPATH.
+
+    Why: an editable install made before `ccplate_tui/__init__.py` existed maps the package as a
+    namespace, and `from ccplate_tui import __version__` then fails outside the repo root.
+    """
+    path = os.environ.get("PYTHONPATH")
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT),
+    }
+
+
+def check_ccplate() -> tuple[Path, bool]:
+    """Path of `ccplate-tui` after checking that its `run` sub-command exists, and whether that
+    takes `--quiet` (k6 runs with --quiet too, so neither pays for live progress lines)."""
     if not CCPLATE.exists():
         raise BenchSetupError(
             f"{CCPLATE} not found: install the project (`.venv/bin/pip install -e .`)"
         )
     proc = subprocess.run(
-        [str(CCPLATE), "run", "--help"], capture_output=True, text=True, timeout=60, check=False
+        [str(CCPLATE), "run", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=ccplate_env(),
     )
     if proc.returncode != 0:
         raise BenchSetupError(
             f"`ccplate-tui run --help` exited {proc.returncode}; the engine is not usable yet:\n"
             + (proc.stdout + proc.stderr).strip()
         )
-    return CCPLATE
+    return CCPLATE, "--quiet" in proc.stdout
 
 
 def slug(label: str) -> str:
@@ -176,7 +195,9 @@ def result_from_export(
         raise BenchSetupError(f"{label}: summary export has no metrics.http_reqs.count") from exc
     extra: dict[str, Latency] = {}
     for name, values in metrics.items():
-        if name.startswith("http_req_duration") and name != "http_req_duration" and "med" in values:
+        # Untagged variants only (e.g. http_req_duration_uncorrected), not `{expected_response}`.
+        untagged = "{" not in name and name != "http_req_duration"
+        if name.startswith("http_req_duration") and untagged and "med" in values:
             extra[name] = Latency.from_k6_trend(values)
     latency = (
         Latency.from_k6_trend(metrics["http_req_duration"])
@@ -220,9 +241,10 @@ def run_ccplate(
     memory_every_s: float = 1.0,
     pss: bool = False,
     on_sample: Callable[[MemorySample], None] | None = None,
+    ctx: RunContext | None = None,
 ) -> ToolResult:
     """Run `ccplate-tui run bench` with `scenario` as [scenarios.bench] against `base_url`."""
-    binary = check_ccplate()
+    binary, has_quiet = check_ccplate()
     name = slug(label)
     config = workdir / f"{name}.toml"
     config.write_text(
@@ -232,15 +254,19 @@ def run_ccplate(
     cmd = [str(binary), "run", "bench", "--config", str(config), "--summary-export", str(export)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
+    if has_quiet:
+        cmd.append("--quiet")
     log = workdir / f"{name}.log"
     usage = run_measured(
         cmd,
         timeout_s=duration_s + STARTUP_ALLOWANCE_S + 30,
         log_path=log,
+        env=ccplate_env(),
         cwd=workdir,
         memory_every_s=memory_every_s,
         pss=pss,
         on_sample=on_sample,
+        ctx=ctx,
     )
     check_exit(label, usage, log, (0, 99))
     metrics = read_summary_export(export, log, label)
@@ -270,6 +296,7 @@ def run_k6(
     *,
     think_time_s: float = 0.0,
     memory_every_s: float = 1.0,
+    ctx: RunContext | None = None,
 ) -> ToolResult:
     """`k6 run` a one-request script with `options` (vus/duration or scenarios) against `url`."""
     _, k6 = ensure_bench_tools()
@@ -295,6 +322,7 @@ def run_k6(
         env=env,
         cwd=workdir,
         memory_every_s=memory_every_s,
+        ctx=ctx,
     )
     check_exit(label, usage, log, (0, 99))
     metrics = read_summary_export(export, log, label)
@@ -336,6 +364,7 @@ def run_locust(
     duration_s: float,
     *,
     think_time_s: float = 0.0,
+    ctx: RunContext | None = None,
 ) -> ToolResult:
     """Headless Locust (one process, FastHttpUser) with `users` users for `duration_s`."""
     locust, _ = ensure_bench_tools()
@@ -350,7 +379,11 @@ def run_locust(
         "--host", host, "--json-file", str(stats.with_suffix("")), "--loglevel", "WARNING",
     ]  # fmt: skip
     usage = run_measured(
-        cmd, timeout_s=duration_s + STARTUP_ALLOWANCE_S + 30, log_path=log, cwd=workdir
+        cmd,
+        timeout_s=duration_s + STARTUP_ALLOWANCE_S + 30,
+        log_path=log,
+        cwd=workdir,
+        ctx=ctx,
     )
     # Locust exits 1 when any request failed; the failure count below tells that story.
     check_exit(label, usage, log, (0, 1))

@@ -19,6 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.cpu import RunContext
 from benchmarks.loadtools import (
     ToolResult,
     bench_workdir,
@@ -36,7 +37,7 @@ RATIO_TARGET = 1.5
 
 
 def run_tool(
-    tool: str, workdir: Path, server: RunningServer, vus: int, seconds: float
+    tool: str, workdir: Path, server: RunningServer, vus: int, seconds: float, ctx: RunContext
 ) -> ToolResult:
     """One tool, `vus` VUs/users with no think time, for `seconds`."""
     duration = f"{seconds:g}s"
@@ -48,18 +49,24 @@ def run_tool(
     }
     if tool == "ccplate":
         label = f"ccplate-tui (workers={os.cpu_count()})"
-        return run_ccplate(workdir, label, server.base_url, scenario, seconds)
+        return run_ccplate(workdir, label, server.base_url, scenario, seconds, ctx=ctx)
     if tool == "ccplate-w1":
         return run_ccplate(
-            workdir, "ccplate-tui (workers=1)", server.base_url, scenario, seconds, workers=1
+            workdir,
+            "ccplate-tui (workers=1)",
+            server.base_url,
+            scenario,
+            seconds,
+            workers=1,
+            ctx=ctx,
         )
     if tool == "locust":
         return run_locust(
-            workdir, "Locust FastHttpUser", server.base_url, server.path, vus, seconds
+            workdir, "Locust FastHttpUser", server.base_url, server.path, vus, seconds, ctx=ctx
         )
     if tool == "k6":
         url = server.base_url + server.path
-        return run_k6(workdir, "k6", url, {"vus": vus, "duration": duration}, seconds)
+        return run_k6(workdir, "k6", url, {"vus": vus, "duration": duration}, seconds, ctx=ctx)
     raise ValueError(tool)
 
 
@@ -78,12 +85,26 @@ def result_rows(results: list[ToolResult]) -> list[list[object]]:
                 lat.p99 if lat else None,
                 f"{(r.failed_rate or 0) * 100:.2f}%",
                 r.usage.max_processes,
+                r.usage.server_cpu_s,
+                r.usage.other_cpu_s,
             ]
         )
     return rows
 
 
-HEADERS = ["tool", "requests", "req/s", "CPU s", "req/CPU-s", "p50 ms", "p99 ms", "failed", "procs"]
+HEADERS = [
+    "tool",
+    "requests",
+    "req/s",
+    "CPU s",
+    "req/CPU-s",
+    "p50 ms",
+    "p99 ms",
+    "failed",
+    "procs",
+    "nginx CPU s",
+    "other CPU s",
+]
 
 
 def ratio_lines(results: list[ToolResult]) -> list[str]:
@@ -113,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         "--tools", default=",".join(ALL_TOOLS), help=f"subset of {','.join(ALL_TOOLS)}"
     )
     parser.add_argument("--pause", type=float, default=3.0, help="seconds of rest between tools")
+    parser.add_argument(
+        "--idle-wait", type=float, default=120.0, help="max seconds to wait for a quiet machine"
+    )
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep configs and tool logs")
     args = parser.parse_args(argv)
@@ -139,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(args.pause)
             print(f"running {tool} ...", flush=True)
             try:
-                result = run_tool(tool, workdir, server, args.vus, args.seconds)
+                ctx = RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait)
+                result = run_tool(tool, workdir, server, args.vus, args.seconds, ctx)
             except BenchSetupError as exc:
                 errors.append(f"{tool}: {exc}")
                 print(f"  {tool} FAILED: {exc}", file=sys.stderr, flush=True)

@@ -81,8 +81,9 @@ def _usage_error(message: str) -> int:
 class ProgressPrinter:
     """Prints the live block at most once a second; on a terminal it redraws in place."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, scenarios: tuple) -> None:
         self.stream = stream
+        self.scenarios = scenarios
         self.tty = stream.isatty()
         self.last_lines = 0
         self.last_print = 0.0
@@ -95,7 +96,7 @@ class ProgressPrinter:
         if now - self.last_print < 0.95:
             return
         self.last_print = now
-        lines = progress_lines(update.snapshot, update.elapsed)
+        lines = progress_lines(update.snapshot, update.elapsed, scenarios=self.scenarios)
         self._clear()
         print("\n".join(lines), file=self.stream, flush=True)
         self.last_lines = len(lines) if self.tty else 0
@@ -159,7 +160,7 @@ def run_command(args: argparse.Namespace) -> int:
     print(describe_scenarios(plan.scenarios), file=sys.stderr, flush=True)
     writers = [NdjsonWriter(path, plan.thresholds) for path in outputs]
     if not args.quiet:
-        run.observers.append(ProgressPrinter(sys.stderr))
+        run.observers.append(ProgressPrinter(sys.stderr, plan.scenarios))
     for writer in writers:
         run.observers.append(lambda update, w=writer: w.write_snapshot(update.snapshot))
     previous = signal.getsignal(signal.SIGINT)

@@ -71,7 +71,7 @@ def test_a_passing_run_exits_0_with_summary_export_and_ndjson(server, tmp_path: 
     assert "scenarios:" in done.stderr
     data = json.loads(export.read_text())
     assert data["metrics"]["http_reqs"]["count"] == 10
-    assert data["metrics"]["http_req_failed"]["thresholds"] == {"rate<0.01": False}
+    assert data["metrics"]["http_req_failed{scenario:quick}"]["thresholds"] == {"rate<0.01": False}
     lines = [json.loads(line) for line in points.read_text().splitlines()]
     assert lines and {line["type"] for line in lines} == {"Metric", "Point"}
 

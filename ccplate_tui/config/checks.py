@@ -42,6 +42,8 @@ __all__ = [
     "parse_check",
 ]
 
+Headers = Mapping[str, str]
+
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -79,9 +81,7 @@ class Predicate:
     needs_body: ClassVar[bool] = False
     """Whether the worker must read the body for this predicate (it may skip it otherwise)."""
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         raise NotImplementedError
 
 
@@ -90,9 +90,7 @@ class StatusCompare(Predicate):
     op: str
     value: int
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return _OPS[self.op](status, self.value)
 
 
@@ -101,9 +99,7 @@ class StatusIn(Predicate):
     values: frozenset[int]
     negate: bool = False
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return (status in self.values) != self.negate
 
 
@@ -112,9 +108,7 @@ class DurationCompare(Predicate):
     op: str
     value_ms: float
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return _OPS[self.op](duration_ms, self.value_ms)
 
 
@@ -124,9 +118,7 @@ class BodyContains(Predicate):
     negate: bool = False
     needs_body: ClassVar[bool] = True
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return (self.needle in body) != self.negate
 
 
@@ -142,9 +134,7 @@ class BodyMatches(Predicate):
         if self.compiled is None:
             object.__setattr__(self, "compiled", re.compile(self.pattern))
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         compiled = self.compiled
         if compiled is None:  # pragma: no cover - set in __post_init__ and kept by pickle
             compiled = re.compile(self.pattern)
@@ -152,7 +142,7 @@ class BodyMatches(Predicate):
         return compiled.search(body.decode("utf-8", "replace")) is not None
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def _header(headers: Headers, name: str) -> str | None:
     """Case-insensitive header lookup (aiohttp's CIMultiDict is; a plain dict is not)."""
     value = headers.get(name)
     if value is not None:
@@ -172,9 +162,7 @@ class HeaderContains(Predicate):
     needle: str
     negate: bool = False
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         value = _header(headers, self.name)
         return (value is not None and self.needle in value) != self.negate
 
@@ -183,9 +171,7 @@ class HeaderContains(Predicate):
 class HeaderExists(Predicate):
     name: str
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return _header(headers, self.name) is not None
 
 
@@ -220,9 +206,7 @@ class JsonCompare(Predicate):
     literal: object
     needs_body: ClassVar[bool] = True
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         value = _parsed_json(body)
         for step in self.path:
             if isinstance(step, int):
@@ -255,9 +239,7 @@ class Not(Predicate):
     def needs_body(self) -> bool:  # type: ignore[override]
         return self.inner.needs_body
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return not self.inner(status, body, duration_ms, headers)
 
 
@@ -269,9 +251,7 @@ class And(Predicate):
     def needs_body(self) -> bool:  # type: ignore[override]
         return any(item.needs_body for item in self.items)
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return all(item(status, body, duration_ms, headers) for item in self.items)
 
 
@@ -283,9 +263,7 @@ class Or(Predicate):
     def needs_body(self) -> bool:  # type: ignore[override]
         return any(item.needs_body for item in self.items)
 
-    def __call__(
-        self, status: int, body: bytes, duration_ms: float, headers: Mapping[str, str]
-    ) -> bool:
+    def __call__(self, status: int, body: bytes, duration_ms: float, headers: Headers) -> bool:
         return any(item(status, body, duration_ms, headers) for item in self.items)
 
 
@@ -295,7 +273,7 @@ class Or(Predicate):
 @dataclass(frozen=True)
 class _Token:
     kind: str
-    """word, number, string, op, punct, path or end."""
+    """word, number, string, op, punct, path, unknown or end."""
     text: str
     value: object
     position: int
@@ -322,9 +300,8 @@ def _read_string(source: str, start: int) -> tuple[str, int]:
             if i + 1 >= len(source):
                 break
             escaped = source[i + 1]
-            if escaped not in _ESCAPES:
-                raise CheckSyntaxError(f"unknown escape \\{escaped} in string", source, i)
-            out.append(_ESCAPES[escaped])
+            # Other escapes keep their backslash, so regexes like "\d+" read naturally.
+            out.append(_ESCAPES.get(escaped, "\\" + escaped))
             i += 2
             continue
         out.append(char)
@@ -411,8 +388,9 @@ def _tokenize(source: str) -> list[_Token]:
             tokens.append(_Token("punct", char, char, i))
             i += 1
             continue
-        hint = " (use == for equality)" if char == "=" else ""
-        raise CheckSyntaxError(f"unexpected character {char!r}{hint}", source, i)
+        # Left for the parser, whose error says what was expected here.
+        tokens.append(_Token("unknown", char, char, i))
+        i += 1
     tokens.append(_Token("end", "", None, len(source)))
     return tokens
 
@@ -439,7 +417,10 @@ class _Parser:
     def fail(self, expected: str, token: _Token | None = None) -> CheckSyntaxError:
         token = token or self.token
         got = "the end of the expression" if token.kind == "end" else repr(token.text)
-        return CheckSyntaxError(f"expected {expected}, got {got}", self.source, token.position)
+        hint = " (use == for equality)" if token.text == "=" else ""
+        return CheckSyntaxError(
+            f"expected {expected}, got {got}{hint}", self.source, token.position
+        )
 
     def is_word(self, word: str) -> bool:
         return self.token.kind == "word" and self.token.text == word

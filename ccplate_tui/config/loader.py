@@ -6,18 +6,24 @@ was expected: a typo in a load-test config must never silently change what is me
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ccplate_tui.config.checks import CheckSyntaxError, parse_check
-from ccplate_tui.config.errors import ConfigError, KeyLocator, KeyPath, format_key_path
-from ccplate_tui.config.errors import source_pointer as _source_pointer
+from ccplate_tui.config.errors import (
+    ConfigError,
+    KeyPath,
+    Parse,
+    TomlReader,
+    describe_value,
+    scalar_text,
+    source_pointer,
+)
 from ccplate_tui.config.model import (
     Body,
     CheckSpec,
@@ -44,12 +50,10 @@ from ccplate_tui.config.thresholds import (
     parse_threshold_key,
     validate_threshold,
 )
-from ccplate_tui.config.units import parse_duration, parse_size
 
 __all__ = ["EXECUTOR_OPTIONS", "load_config", "parse_config"]
 
 T = TypeVar("T")
-Parse = Callable[[Any, KeyPath], T]
 
 EXECUTOR_OPTIONS: dict[str, tuple[str, ...]] = {
     "constant-vus": ("vus", "duration"),
@@ -72,219 +76,14 @@ _REQUEST_KEYS = (
 )  # fmt: skip
 _BODY_KEYS = ("json", "form", "multipart", "body")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-_TEMPLATE_VARIABLES = ("vu", "iteration", "scenario")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _TREND_STAT = re.compile(r"avg|min|med|max|count|p\((\d+(?:\.\d+)?)\)")
 _STATUS_RANGE = re.compile(r"\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-_MAX_GENERATED_FILE = 256 * 1024 * 1024
-"""Every worker builds a multipart body in memory once; this keeps a typo from eating the RAM."""
 
 
-def _describe(value: object) -> str:
-    """What a TOML value is, for `expected X, got Y` messages."""
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int):
-        return f"an integer ({value})"
-    if isinstance(value, float):
-        return f"a float ({value})"
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"a string ({json.dumps(shown, ensure_ascii=False)})"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__} ({value})"
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _scalar_text(value: object) -> str | None:
-    """A TOML scalar as the string a header or form field carries, or None if not a scalar."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if _is_number(value):
-        return str(value)
-    return None
-
-
-class _Loader:
-    def __init__(self, text: str, file: str) -> None:
-        self.text = text
-        self.file = file
-        self.locator = KeyLocator(text)
-
-    # --- errors ---------------------------------------------------------------------------------
-
-    def error(self, path: KeyPath, message: str, at: str = "value") -> ConfigError:
-        """An error about `path`, located at its value (or its key) where it is written."""
-        position = self.locator.find(path)
-        line = column = None
-        pointer = None
-        if position is not None:
-            line, column = (
-                (position.value_line, position.value_column)
-                if at == "value"
-                else (position.line, position.column)
-            )
-            pointer = _source_pointer(self.text, line, column)
-        return ConfigError(message, self.file, line, column, format_key_path(path) or None, pointer)
-
-    def expression_error(
-        self,
-        path: KeyPath,
-        what: str,
-        exc: ThresholdSyntaxError | CheckSyntaxError,
-        at: str = "value",
-    ) -> ConfigError:
-        """An error inside an expression string: the column points into the string if possible."""
-        position = self.locator.find(path, exact=True)
-        line = column = None
-        if position is not None:
-            line, column = (
-                (position.value_line, position.value_column)
-                if at == "value"
-                else (position.line, position.column)
-            )
-            lines = self.text.splitlines()
-            written = lines[line - 1][column - 1 :] if line <= len(lines) else ""
-            if written[:1] in ("'", '"') and written[1:].startswith(exc.source):
-                column += 1 + exc.position
-            elif written.startswith(exc.source):
-                column += exc.position
-        return ConfigError(
-            f"invalid {what}: {exc.message}",
-            self.file,
-            line,
-            column,
-            format_key_path(path),
-            exc.pointer(),
-        )
-
-    # --- shapes and scalars ---------------------------------------------------------------------
-
-    def table(self, value: Any, path: KeyPath, allowed: Iterable[str] | None = None) -> dict:
-        if not isinstance(value, dict):
-            raise self.error(path, f"expected a table, got {_describe(value)}")
-        if allowed is not None:
-            allowed = tuple(allowed)
-            for key in value:
-                if key not in allowed:
-                    raise self.error(
-                        (*path, key), f"unknown key; allowed here: {', '.join(allowed)}", at="key"
-                    )
-        return value
-
-    def array(self, value: Any, path: KeyPath, what: str, non_empty: bool = True) -> list:
-        if not isinstance(value, list):
-            raise self.error(path, f"expected an array of {what}, got {_describe(value)}")
-        if non_empty and not value:
-            raise self.error(path, f"expected at least one of {what}, got an empty array")
-        return value
-
-    def get(
-        self,
-        table: dict,
-        path: KeyPath,
-        key: str,
-        parse: Parse[T],
-        default: Any = ...,
-        why: str = "",
-    ) -> T:
-        """Parse `table[key]`; if absent return `default`, or fail when there is none."""
-        if key in table:
-            return parse(table[key], (*path, key))
-        if default is ...:
-            raise self.error(path, f"missing required key '{key}'{why}", at="key")
-        return default
-
-    def string(self, value: Any, path: KeyPath, non_empty: bool = False) -> str:
-        if not isinstance(value, str):
-            raise self.error(path, f"expected a string, got {_describe(value)}")
-        if non_empty and not value.strip():
-            raise self.error(path, "expected a non-empty string")
-        return value
-
-    def boolean(self, value: Any, path: KeyPath) -> bool:
-        if not isinstance(value, bool):
-            raise self.error(path, f"expected true or false, got {_describe(value)}")
-        return value
-
-    def integer(self, value: Any, path: KeyPath, minimum: int = 0) -> int:
-        what = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(path, f"expected {what}, got {_describe(value)}")
-        if value < minimum:
-            raise self.error(path, f"expected {what}, got {value}")
-        return value
-
-    def number(self, value: Any, path: KeyPath, positive: bool) -> float:
-        what = "a number > 0" if positive else "a number >= 0"
-        if not _is_number(value) or not math.isfinite(value):
-            raise self.error(path, f"expected {what}, got {_describe(value)}")
-        if value < 0 or (positive and value == 0):
-            raise self.error(path, f"expected {what}, got {value}")
-        return float(value)
-
-    def duration(self, value: Any, path: KeyPath, positive: bool = True) -> float:
-        if _is_number(value):
-            raise self.error(
-                path,
-                f'expected a duration string like "30s", got the number {value} '
-                f'(write it with a unit: "{value}s" or "{value}ms")',
-            )
-        if not isinstance(value, str):
-            raise self.error(path, f'expected a duration string like "30s", got {_describe(value)}')
-        try:
-            seconds = parse_duration(value)
-        except ValueError as exc:
-            raise self.error(path, str(exc)) from None
-        if positive and seconds <= 0:
-            raise self.error(path, f"expected a duration > 0, got {value!r}")
-        return seconds
-
-    def any_duration(self, value: Any, path: KeyPath) -> float:
-        return self.duration(value, path, positive=False)
-
-    def templates(self, text: str, path: KeyPath) -> str:
-        """Only `${vu}`, `${iteration}` and `${scenario}` are substituted; anything else is a typo."""
-        start = text.find("${")
-        while start >= 0:
-            end = text.find("}", start)
-            if end < 0:
-                raise self.error(path, f"unterminated template variable in {text!r}: missing '}}'")
-            name = text[start + 2 : end]
-            if name not in _TEMPLATE_VARIABLES:
-                known = ", ".join(f"${{{v}}}" for v in _TEMPLATE_VARIABLES)
-                raise self.error(path, f"unknown template variable ${{{name}}}; available: {known}")
-            start = text.find("${", end)
-        return text
-
-    def text_table(self, value: Any, path: KeyPath, header: bool = False) -> Tags:
-        """A table of strings (numbers and booleans converted), as sorted pairs."""
-        pairs: dict[str, str] = {}
-        for key, item in self.table(value, path).items():
-            text = _scalar_text(item)
-            if text is None:
-                raise self.error(
-                    (*path, key), f"expected a string, number or boolean, got {_describe(item)}"
-                )
-            if header and (not key or any(c in key for c in " :\t\r\n")):
-                raise self.error(
-                    (*path, key), "expected a header name without spaces or ':'", "key"
-                )
-            if header and any(c in text for c in "\r\n"):
-                raise self.error((*path, key), "a header value must not contain a line break")
-            pairs[key] = self.templates(text, (*path, key))
-        return tuple(sorted(pairs.items()))
+class _Loader(TomlReader):
+    """Reads the whole of scenarios.toml into the model."""
 
     def statuses(self, value: Any, path: KeyPath) -> StatusSet:
         ranges: list[tuple[int, int]] = []
@@ -296,7 +95,7 @@ class _Loader:
             elif isinstance(item, str) and (match := _STATUS_RANGE.fullmatch(item)):
                 low, high = int(match.group(1)), int(match.group(2) or match.group(1))
             else:
-                raise self.error(item_path, f"expected {expected}, got {_describe(item)}")
+                raise self.error(item_path, f"expected {expected}, got {describe_value(item)}")
             if not 100 <= low <= high <= 599:
                 raise self.error(
                     item_path, f"expected statuses within 100-599, low <= high, got {item!r}"
@@ -348,7 +147,7 @@ class _Loader:
                     raise self.error(
                         entry_path,
                         'expected a threshold expression like "p(99)<200" or a table '
-                        '{ threshold = "...", abortOnFail = true }, got ' + _describe(entry),
+                        '{ threshold = "...", abortOnFail = true }, got ' + describe_value(entry),
                     )
                 try:
                     expr = parse_threshold_expr(source)
@@ -418,7 +217,7 @@ class _Loader:
                 raise self.error(
                     (*path, index),
                     "expected one of avg, min, med, max, count or p(N) with N in 0-100, "
-                    f"got {_describe(item)}",
+                    f"got {describe_value(item)}",
                 )
             stats.append(item)
         return tuple(stats)
@@ -477,19 +276,27 @@ class _Loader:
         )
 
     def executor(self, kind: str, table: dict, path: KeyPath) -> ExecutorSpec:
+        """k6's options of one executor, every default filled in as k6 fills it."""
+
         def opt(key: str, parse: Parse[T], default: Any = ...) -> T:
             return self.get(table, path, key, parse, default, f" (executor {kind} requires it)")
 
         def vus(value: Any, key_path: KeyPath) -> int:
             return self.integer(value, key_path, minimum=1)
 
-        start_time = opt("startTime", self.any_duration, 0.0)
-        graceful_stop = opt("gracefulStop", self.any_duration, 30.0)
-        common = {"start_time": start_time, "graceful_stop": graceful_stop}
+        def rate(value: Any, key_path: KeyPath) -> float:
+            return self.number(value, key_path, positive=True)
+
+        def start_rate(value: Any, key_path: KeyPath) -> float:
+            return self.number(value, key_path, positive=False)
+
+        spec = ExecutorSpec(
+            kind,  # type: ignore[arg-type]  # checked against EXECUTOR_OPTIONS by the caller
+            start_time=opt("startTime", self.any_duration, 0.0),
+            graceful_stop=opt("gracefulStop", self.any_duration, 30.0),
+        )
         if kind == "constant-vus":
-            return ExecutorSpec(
-                kind, vus=opt("vus", vus, 1), duration=opt("duration", self.duration), **common
-            )  # type: ignore[arg-type]
+            return replace(spec, vus=opt("vus", vus, 1), duration=opt("duration", self.duration))
         if kind in ("per-vu-iterations", "shared-iterations"):
             count, iterations = opt("vus", vus, 1), opt("iterations", vus, 1)
             if kind == "shared-iterations" and iterations < count:
@@ -499,22 +306,31 @@ class _Loader:
                     f"VUs ({count})",
                 )
             max_duration = opt("maxDuration", self.duration, 600.0)
-            return ExecutorSpec(
-                kind, vus=count, iterations=iterations, max_duration=max_duration, **common
-            )  # type: ignore[arg-type]
+            return replace(spec, vus=count, iterations=iterations, max_duration=max_duration)
         if kind == "ramping-vus":
             start_vus = opt("startVUs", self.integer, 1)
             stages = opt("stages", lambda v, p: self.stages(v, p, integer=True))
-            if max([start_vus, *(s.target for s in stages)]) < 1:
+            if max(start_vus, *(stage.target for stage in stages)) < 1:
                 raise self.error(
                     (*path, "stages"), "startVUs and every stage target are 0: no VU would ever run"
                 )
-            return ExecutorSpec(
-                kind, start_vus=start_vus, stages=stages,  # type: ignore[arg-type]
-                graceful_ramp_down=opt("gracefulRampDown", self.any_duration, 30.0), **common,
-            )  # fmt: skip
-        # Arrival-rate executors.
-        time_unit = opt("timeUnit", self.duration, 1.0)
+            ramp_down = opt("gracefulRampDown", self.any_duration, 30.0)
+            return replace(spec, start_vus=start_vus, stages=stages, graceful_ramp_down=ramp_down)
+        # The arrival-rate executors.
+        spec = replace(spec, time_unit=opt("timeUnit", self.duration, 1.0))
+        if kind == "constant-arrival-rate":
+            spec = replace(spec, rate=opt("rate", rate), duration=opt("duration", self.duration))
+        else:
+            spec = replace(
+                spec,
+                start_rate=opt("startRate", start_rate, 0.0),
+                stages=opt("stages", lambda v, p: self.stages(v, p, integer=False)),
+            )
+            if max(spec.start_rate or 0.0, *(stage.target for stage in spec.stages)) <= 0:
+                raise self.error(
+                    (*path, "stages"),
+                    "startRate and every stage target are 0: no iteration would ever start",
+                )
         pre_allocated = opt("preAllocatedVUs", vus)
         max_vus = opt("maxVUs", vus, pre_allocated)
         if max_vus < pre_allocated:
@@ -522,20 +338,7 @@ class _Loader:
                 (*path, "maxVUs"),
                 f"maxVUs ({max_vus}) must be >= preAllocatedVUs ({pre_allocated})",
             )
-        rates = {"time_unit": time_unit, "pre_allocated_vus": pre_allocated, "max_vus": max_vus}
-        if kind == "constant-arrival-rate":
-            rate = opt("rate", lambda v, p: self.number(v, p, positive=True))
-            return ExecutorSpec(
-                kind, rate=rate, duration=opt("duration", self.duration), **rates, **common
-            )  # type: ignore[arg-type]
-        start_rate = opt("startRate", lambda v, p: self.number(v, p, positive=False), 0.0)
-        stages = opt("stages", lambda v, p: self.stages(v, p, integer=False))
-        if max([start_rate, *(s.target for s in stages)]) <= 0:
-            raise self.error(
-                (*path, "stages"),
-                "startRate and every stage target are 0: no iteration would start",
-            )
-        return ExecutorSpec(kind, start_rate=start_rate, stages=stages, **rates, **common)  # type: ignore[arg-type]
+        return replace(spec, pre_allocated_vus=pre_allocated, max_vus=max_vus)
 
     def stages(self, value: Any, path: KeyPath, integer: bool) -> tuple[Stage, ...]:
         stages = []
@@ -586,9 +389,6 @@ class _Loader:
         def text(value: Any, key_path: KeyPath) -> str:
             return self.templates(self.string(value, key_path, non_empty=True), key_path)
 
-        def duration_or_none(value: Any, key_path: KeyPath) -> float:
-            return self.duration(value, key_path)
-
         return RequestSpec(
             method=method,
             path=request_path,
@@ -600,7 +400,7 @@ class _Loader:
             tags=self.get(table, path, "tags", self.text_table, ()),
             group=self.get(table, path, "group", text, None),
             think_time=self.get(table, path, "think_time", self.any_duration, 0.0),
-            timeout=self.get(table, path, "timeout", duration_or_none, None),
+            timeout=self.get(table, path, "timeout", self.duration, None),
             expected_statuses=self.get(table, path, "expected_statuses", self.statuses, None),
         )
 
@@ -632,7 +432,9 @@ class _Loader:
                 self.templates(key, (*path, key)): self.json_value(item, (*path, key))
                 for key, item in value.items()
             }
-        raise self.error(path, f"{_describe(value)} cannot be sent as JSON; write it as a string")
+        raise self.error(
+            path, f"{describe_value(value)} cannot be sent as JSON; write it as a string"
+        )
 
     def multipart(self, value: Any, path: KeyPath) -> MultipartBody:
         parts: list[tuple[str, str | GeneratedFile]] = []
@@ -649,24 +451,15 @@ class _Loader:
                 self.templates(filename, (*item_path, "filename"))
                 parts.append((key, GeneratedFile(size, filename, content_type)))
                 continue
-            text = _scalar_text(item)
+            text = scalar_text(item)
             if text is None:
                 raise self.error(
                     item_path,
                     'expected a text field or a file { size = "1MB", filename = "..." }, got '
-                    + _describe(item),
+                    + describe_value(item),
                 )
             parts.append((key, self.templates(text, item_path)))
         return MultipartBody(tuple(parts))
-
-    def size(self, value: Any, path: KeyPath) -> int:
-        try:
-            size = parse_size(value)
-        except ValueError as exc:
-            raise self.error(path, str(exc)) from None
-        if size > _MAX_GENERATED_FILE:
-            raise self.error(path, f"expected a size of at most 256MiB, got {value!r}")
-        return size
 
     def checks(self, value: Any, path: KeyPath) -> tuple[CheckSpec, ...]:
         specs = []
@@ -763,7 +556,7 @@ def parse_config(text: str, path: str = "scenarios.toml") -> Config:
             line,
             column,
             None,
-            _source_pointer(text, line, column),
+            source_pointer(text, line, column),
         ) from None
     return _Loader(text, path).config(data)
 
@@ -778,7 +571,7 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read the config: {exc.strerror or exc}", name) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # an editor's BOM is not a TOML error
     except UnicodeDecodeError as exc:
         raise ConfigError(f"the config is not UTF-8 text (byte {exc.start})", name) from None
     return parse_config(text, name)

@@ -78,6 +78,7 @@ def arrival_times(spec: ExecutorSpec) -> Iterator[float]:
 
     constant-arrival-rate: iteration k at k*timeUnit/rate, the first at 0. ramping-arrival-rate:
     iteration n when the area under the rate curve reaches n, so the first is at 1/startRate.
+    Like the constant executor, nothing starts at or after the scenario's end.
     """
     time_unit = spec.time_unit or 1.0
     if spec.executor == "constant-arrival-rate":
@@ -88,6 +89,7 @@ def arrival_times(spec: ExecutorSpec) -> Iterator[float]:
             yield t
             k += 1
         return
+    total = sum(stage.duration for stage in spec.stages)
     begin = 0.0
     done = 0.0
     current = (spec.start_rate or 0.0) / time_unit
@@ -104,7 +106,7 @@ def arrival_times(spec: ExecutorSpec) -> Iterator[float]:
                 accel = (to - current) / length
                 disc = current * current + 2.0 * accel * need
                 offset = (-current + math.sqrt(max(disc, 0.0))) / accel
-            if offset > length:
+            if offset > length or begin + offset >= total - 1e-9:
                 break
             yield begin + offset
             n += 1

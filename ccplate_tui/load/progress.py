@@ -130,7 +130,7 @@ def describe_scenarios(scenarios: Sequence[ScenarioSpec]) -> str:
     noun = "scenario" if count == 1 else "scenarios"
     lines = [
         f"{_HEADER_INDENT}scenarios: (100.00%) {count} {noun}, {run_max_vus(scenarios)} max VUs, "
-        f"{go_duration(run_max_duration(scenarios))} max duration (incl. graceful stop):"
+        f"{go_duration(round(run_max_duration(scenarios), 1))} max duration (incl. graceful stop):"
     ]
     lines += [f"{_ITEM_INDENT}* {spec.name}: {describe_executor(spec)}" for spec in scenarios]
     return "\n".join(lines)
@@ -155,8 +155,8 @@ def _fraction(p: ScenarioProgress) -> float:
 
 
 def _clock(p: ScenarioProgress, total: str, *, fixed_total: bool = False) -> str:
-    """`2.0s/3s` while running; only the planned time once past it, as k6 does."""
-    if p.elapsed > p.planned and p.planned > 0:
+    """`2.0s/3s` while running; only the planned time once done or past it, as k6 does."""
+    if p.state == "done" or (p.elapsed > p.planned and p.planned > 0):
         return go_duration(p.planned)
     shown_total = fixed_length_duration(p.planned, p.planned) if fixed_total else total
     return f"{fixed_length_duration(p.elapsed, p.planned)}/{shown_total}"
@@ -221,18 +221,20 @@ def scenario_lines(
         return []
     name_width = max(len(p.name) for p in progress)
     rows = [scenario_columns(p, specs.get(p.name)) for p in progress]
+    # k6's renderMultipleBars: a column's width ignores each line's own last column.
     widths: list[int] = []
     for row in rows:
-        for i, col in enumerate(row):
+        for i, col in enumerate(row[:-1]):
             if i >= len(widths):
                 widths.append(0)
             widths[i] = max(widths[i], len(col))
     lines = []
     for p, row in zip(progress, rows, strict=True):
         mark = (marks or {}).get(p.name, " ")
-        percent = round(_fraction(p) * 100)
-        cols = [col.ljust(widths[i]) for i, col in enumerate(row)]
-        line = f"{p.name.ljust(name_width)} {mark} [ {percent:3d}% ] " + "  ".join(cols)
+        right = "".join(
+            " " + col.ljust((widths[i] if i < len(widths) else 0) + 1) for i, col in enumerate(row)
+        )
+        line = f"{p.name.ljust(name_width)} {mark} [ {_fraction(p) * 100:3.0f}% ]{right}"
         lines.append(line.rstrip())
     return lines
 

@@ -96,8 +96,13 @@ class CompiledRequest:
         url = render(self.url, vu, iteration, self.scenario)
         headers = {k: render(v, vu, iteration, self.scenario) for k, v in self.headers.items()}
         body = self.body
-        if body is not None and _TEMPLATE_MARK.encode() in body:
-            body = render(body.decode(), vu, iteration, self.scenario).encode()
+        if body is not None:
+            # Bytes, not text: a multipart body holds binary file parts.
+            body = (
+                body.replace(b"${vu}", str(vu).encode())
+                .replace(b"${iteration}", str(iteration).encode())
+                .replace(b"${scenario}", self.scenario.encode())
+            )
         return url, headers, body
 
 
@@ -135,10 +140,17 @@ async def compile_request(
     url = target.base_url.rstrip("/") + spec.path
     if spec.query:
         url += ("&" if "?" in url else "?") + urlencode(spec.query)
+    if isinstance(spec.body, MultipartBody):
+        # Generated file bytes are random; only the text fields can hold templates.
+        body_templated = any(
+            isinstance(v, str) and _TEMPLATE_MARK in v for _, v in spec.body.parts
+        )
+    else:
+        body_templated = body is not None and _TEMPLATE_MARK.encode() in body
     templated = (
         _TEMPLATE_MARK in url
         or any(_TEMPLATE_MARK in v for v in headers.values())
-        or (body is not None and _TEMPLATE_MARK.encode() in body)
+        or body_templated
     )
     group = f"::{spec.group}" if spec.group else None
     base = {"scenario": scenario.name, "name": spec.name, "method": spec.method}

@@ -19,13 +19,16 @@ def js_number(value: float) -> str:
     return repr(float(value))
 
 
+def to_fixed(value: float, digits: int) -> str:
+    """JavaScript's `toFixed`: halves round up (away from zero), not to even as `format` does."""
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
 def fixed_no_trailing_zeros(value: float, precision: int) -> str:
     """`parseFloat(v.toFixed(p)).toString()`: round half up on the exact double, trim zeros."""
     if not math.isfinite(value):
         return js_number(value)
-    quantum = Decimal(1).scaleb(-precision)
-    rounded = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
-    return js_number(float(rounded))
+    return js_number(float(to_fixed(value, precision)))
 
 
 def _fixed_trunc(value: float, precision: int) -> str:
@@ -63,7 +66,7 @@ def humanize_bytes(count: float) -> str:
     exponent = min(exponent, len(_BYTE_UNITS) - 1)
     value = math.floor((count / 1000**exponent) * 10 + 0.5) / 10
     digits = 1 if value < 10 else 0
-    return f"{value:.{digits}f} {_BYTE_UNITS[exponent]}"
+    return f"{to_fixed(value, digits)} {_BYTE_UNITS[exponent]}"
 
 
 def humanize_rate_percent(fraction: float) -> str:

@@ -280,6 +280,7 @@ class FaultInjector:
 
     def __init__(self, faults: Faults = NO_FAULTS) -> None:
         self._faults = faults
+        self._active = faults.active  # read on every request: computed once per change
         self._random = random.Random(faults.seed)
 
     @property
@@ -289,13 +290,14 @@ class FaultInjector:
     def set_faults(self, faults: Faults) -> None:
         """Replace the faults; a seed restarts the draws so the sequence from here is reproducible."""
         self._faults = faults
+        self._active = faults.active
         if faults.seed is not None:
             self._random = random.Random(faults.seed)
 
     def plan(self, path: str) -> FaultPlan | None:
         """Draw this request's faults, or None when none apply (the common, fast case)."""
         faults = self._faults
-        if not faults.active or not faults.in_scope(path):
+        if not self._active or not faults.in_scope(path):
             return None
         rng = self._random
         # Every non-zero rate gets its own draw, in a fixed order, so a seed replays exactly.

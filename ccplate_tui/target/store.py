@@ -1,6 +1,6 @@
 """SQLite store of the demo target: the seeded user, files, builder analytics and the schema lock.
 
-Every call runs on the event loop thread: each statement is short (WAL, synchronous=NORMAL), and
+Every call runs on the event loop thread: each statement is short (WAL, no fsync), and
 a thread hop would cost more than the statement. Nothing ever waits inside SQLite
 (busy_timeout=0); a busy database is retried with `asyncio.sleep`, so a writer in another process
 never blocks this loop.
@@ -149,7 +149,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 10000")  # only while initialising, see TargetStore
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    # No fsync: a checkpoint after a few 1 MB uploads would otherwise stall the event loop
+    # for every request. A process crash still leaves the WAL database intact; only an OS
+    # crash could lose the latest writes, which is fine for a demo target.
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA journal_size_limit = 67108864")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -247,9 +251,7 @@ class TargetStore:
         for user in self._users.values():
             if user is not None and user.id == user_id:
                 return user
-        row = self._conn.execute(
-            "SELECT email FROM users WHERE id = ?", (user_id,)
-        ).fetchone()
+        row = self._conn.execute("SELECT email FROM users WHERE id = ?", (user_id,)).fetchone()
         return None if row is None else self.find_user(row[0])
 
     def demo_user(self) -> User:
@@ -295,7 +297,11 @@ class TargetStore:
     # builder analytics ---------------------------------------------------------------------
 
     async def record_generation(
-        self, component_name: str, description: str, preferences: object, mock: bool,
+        self,
+        component_name: str,
+        description: str,
+        preferences: object,
+        mock: bool,
         duration_ms: float,
     ) -> None:
         row = (
@@ -339,17 +345,18 @@ class TargetStore:
     async def _claim_lock(self, me: LockHolder) -> None:
         """Take the DB row lock (atomic UPDATE ... WHERE holder IS NULL) or raise SchemaLocked."""
         conn = self._schema_conn
-        while True:
+        for _ in range(100):  # each lost race means someone else holds it now: bounded anyway
             # Readers never wait in WAL, so a held lock is reported without queueing for writes.
             current = self.lock_holder()
             now = time.time()
             if current is not None and now - current.since < STALE_LOCK_S:
                 raise SchemaLocked(current)
 
-            def claim(now: float = now) -> int:
+            def claim() -> int:
+                now = time.time()  # fresh: the write may have waited for another process
                 cursor = conn.execute(
                     "UPDATE schema_lock SET holder = ?, since = ? "
-                    "WHERE id = 1 AND (holder IS NULL OR since < ?)",
+                    "WHERE id = 1 AND (holder IS NULL OR since IS NULL OR since < ?)",
                     (me.holder, now, now - STALE_LOCK_S),
                 )
                 return cursor.rowcount
@@ -357,6 +364,7 @@ class TargetStore:
             if await self._write(claim) == 1:
                 return
             # Someone claimed it between our read and our UPDATE: read again and report them.
+        raise DatabaseBusy("could not read a stable schema lock row")
 
     async def _apply_claimed(self, model: str, me: LockHolder) -> AppliedSchema:
         conn = self._schema_conn

@@ -1,0 +1,29 @@
+"""`python -m ccplate_tui.target`: the demo target alone, announcing one `listening on URL` line.
+
+start_target_process reads that line, so nothing else is ever printed to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ccplate_tui.target.command import configure_target_parser, run_target
+from ccplate_tui.target.faults import Faults
+from ccplate_tui.target.server import READY_PREFIX
+
+
+def _announce(base_url: str, _faults: Faults) -> None:
+    print(f"{READY_PREFIX}{base_url}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ccplate_tui.target", description="Serve the demo CCPLATE API."
+    )
+    configure_target_parser(parser)
+    return run_target(parser.parse_args(argv), _announce)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
