@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.loader import load_config
@@ -23,10 +24,12 @@ from ccplate_tui.load.engine import LoadRun, RunUpdate, UnknownScenario, resolve
 from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.progress import describe_scenarios, progress_lines
-from ccplate_tui.load.safety import RemoteTargetRefused
+from ccplate_tui.load.safety import RemoteTargetRefused, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.load.thresholds import failed_metrics
+from ccplate_tui.target.faults import parse_faults
+from ccplate_tui.target.server import start_target_process, stop_target_process
 
 
 def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +68,17 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         "--interval",
         metavar="DURATION",
         help="snapshot interval, at least 250ms (default from config: 1s)",
+    )
+    parser.add_argument(
+        "--start-target",
+        action="store_true",
+        help="start the embedded demo target on the config's loopback base_url for this run",
+    )
+    parser.add_argument(
+        "--target-faults",
+        metavar="SPEC",
+        default="",
+        help="faults for --start-target, e.g. error_rate=0.1,latency=50ms",
     )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a target that is not loopback"
@@ -157,6 +171,42 @@ def run_command(args: argparse.Namespace) -> int:
     except (UnknownScenario, RemoteTargetRefused) as exc:
         return _usage_error(str(exc))
 
+    target_proc = None
+    if args.start_target:
+        try:
+            target_proc = _start_demo_target(config.target.base_url, args.target_faults)
+        except ValueError as exc:
+            return _usage_error(str(exc))
+        except RuntimeError as exc:
+            print(f"ccplate-tui run: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    elif args.target_faults:
+        return _usage_error("--target-faults needs --start-target")
+    try:
+        return _run_and_report(args, run, plan, outputs)
+    finally:
+        if target_proc is not None:
+            stop_target_process(target_proc)
+
+
+def _start_demo_target(base_url: str, faults: str):
+    """Start the demo target where the config points; refuse anything but loopback http."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or not is_loopback_url(base_url) or parts.port is None:
+        raise ValueError(
+            f"--start-target needs a loopback http base_url with a port, got {base_url}"
+        )
+    if faults:
+        parse_faults(faults)
+    try:
+        proc, url = start_target_process(port=parts.port, faults=faults)
+    except Exception as exc:
+        raise RuntimeError(f"could not start the demo target on port {parts.port}: {exc}") from exc
+    print(f"demo target started on {url}", file=sys.stderr, flush=True)
+    return proc
+
+
+def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[Path]) -> int:
     print(describe_scenarios(plan.scenarios), file=sys.stderr, flush=True)
     writers = [NdjsonWriter(path, plan.thresholds) for path in outputs]
     if not args.quiet:

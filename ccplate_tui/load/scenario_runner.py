@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ccplate_tui.config.model import ScenarioSpec
 from ccplate_tui.load.executors import (
     arrival_times,
+    max_vus,
     owns_event,
     planned_duration,
     share,
@@ -210,7 +211,8 @@ class ScenarioRunner:
         ramp_down = spec.graceful_ramp_down if spec.graceful_ramp_down is not None else 30.0
         running: list[tuple[asyncio.Task, list[bool]]] = []
         retiring: list[tuple[asyncio.Task, float]] = []
-        peak = 0
+        # k6 initialises every VU the stages can need up front: that is vus_max.
+        self._set_allocated(share(max_vus(spec), self.index, self.count))
         while (t := now()) < end and not self.worker.stopping:
             want = share(vus_at(spec, t - start), self.index, self.count)
             running = [(task, flag) for task, flag in running if not task.done()]
@@ -224,8 +226,6 @@ class ScenarioRunner:
                 task, flag = running.pop()
                 flag[0] = False
                 retiring.append((task, t + ramp_down))
-            peak = max(peak, len(running) + len([r for r in retiring if not r[0].done()]))
-            self._set_allocated(max(self.allocated, peak))
             still = []
             for task, deadline in retiring:
                 if task.done():
