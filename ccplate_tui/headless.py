@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -206,7 +207,22 @@ def _start_demo_target(base_url: str, faults: str):
     return proc
 
 
+def _warn_if_nothing_listens(base_url: str) -> None:
+    """A hint before the run when the target refuses connections (the run still goes ahead)."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1.0):
+            return
+    except OSError as exc:
+        hint = ""
+        if is_loopback_url(base_url):
+            hint = " (start the demo target with `ccplate-tui target`, or add --start-target)"
+        print(f"WARN nothing answers at {base_url}: {exc.strerror or exc}{hint}", file=sys.stderr)
+
+
 def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[Path]) -> int:
+    _warn_if_nothing_listens(run.config.target.base_url)
     print(describe_scenarios(plan.scenarios), file=sys.stderr, flush=True)
     writers = [NdjsonWriter(path, plan.thresholds) for path in outputs]
     if not args.quiet:

@@ -76,6 +76,16 @@ def test_a_passing_run_exits_0_with_summary_export_and_ndjson(server, tmp_path: 
     assert lines and {line["type"] for line in lines} == {"Metric", "Point"}
 
 
+def test_a_target_that_refuses_gets_a_hint_and_counted_errors(tmp_path: Path) -> None:
+    from tests.http_fixtures import free_port
+
+    config = _config(tmp_path, f"http://127.0.0.1:{free_port()}", PASSING)
+    done = _run("quick", "--config", str(config), "--workers", "1")
+    assert done.returncode == 99
+    assert "WARN nothing answers at" in done.stderr and "--start-target" in done.stderr
+    assert "dial: connection refused" in done.stdout
+
+
 def test_a_crossed_threshold_exits_99(server, tmp_path: Path) -> None:
     config = _config(tmp_path, server.url, PASSING.replace("/ok", "/status/500"))
     done = _run("quick", "--config", str(config), "--workers", "1")
