@@ -73,6 +73,8 @@ class ToolResult:
     log_path: Path
     extra_latency: dict[str, Latency] = field(default_factory=dict)
     dropped_iterations: int | None = None
+    iterations_rate: float | None = None
+    """Iterations per second as the tool itself measured them (over its own elapsed time)."""
 
     @property
     def requests_per_s(self) -> float:
@@ -205,6 +207,7 @@ def result_from_export(
         else None
     )
     iterations = metrics.get("iterations", {}).get("count")
+    iterations_rate = metrics.get("iterations", {}).get("rate")
     dropped = metrics.get("dropped_iterations", {}).get("count")
     failed = metrics.get("http_req_failed", {})
     # The legacy export's `value` (or `rate`) is the failed fraction.
@@ -220,6 +223,7 @@ def result_from_export(
         log_path=log,
         extra_latency=extra,
         dropped_iterations=int(dropped) if dropped is not None else None,
+        iterations_rate=float(iterations_rate) if iterations_rate is not None else None,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -107,19 +108,36 @@ HEADERS = [
 ]
 
 
+def medians(results: list[ToolResult]) -> dict[str, tuple[float, float, int]]:
+    """Per tool label: median requests/s, median requests per CPU-second, number of runs."""
+    by_label: dict[str, list[ToolResult]] = {}
+    for r in results:
+        by_label.setdefault(r.label, []).append(r)
+    return {
+        label: (
+            statistics.median(r.requests_per_s for r in runs),
+            statistics.median(r.requests_per_cpu_s for r in runs),
+            len(runs),
+        )
+        for label, runs in by_label.items()
+    }
+
+
 def ratio_lines(results: list[ToolResult]) -> list[str]:
-    """ccplate-tui vs Locust, in requests per CPU-second (the target) and per second."""
-    locust = next((r for r in results if r.label.startswith("Locust")), None)
+    """ccplate-tui vs Locust, in requests per CPU-second (the target) and per second, from the
+    medians over the repetitions."""
+    med = medians(results)
+    locust = next((v for k, v in med.items() if k.startswith("Locust")), None)
     lines = []
-    for ours in (r for r in results if r.label.startswith("ccplate")):
-        if locust is None or locust.requests_per_cpu_s == 0:
-            break
-        eff = ours.requests_per_cpu_s / locust.requests_per_cpu_s
-        speed = ours.requests_per_s / locust.requests_per_s
+    for label, (rps, rpc, n) in med.items():
+        if not label.startswith("ccplate") or locust is None or locust[1] == 0:
+            continue
+        eff = rpc / locust[1]
         verdict = "PASS" if eff >= RATIO_TARGET else "FAIL"
+        runs = f" (medians of {n} runs)" if n > 1 else ""
         lines.append(
-            f"{ours.label} / Locust: {eff:.2f}x requests per CPU-second "
-            f"(target >= {RATIO_TARGET}: {verdict}), {speed:.2f}x requests per second"
+            f"{label} / Locust{runs}: {eff:.2f}x requests per CPU-second "
+            f"(target >= {RATIO_TARGET}: {verdict}), {rps / locust[0]:.2f}x requests per second"
         )
     return lines
 
@@ -133,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tools", default=",".join(ALL_TOOLS), help=f"subset of {','.join(ALL_TOOLS)}"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of all tools; ratios use the medians"
+    )
     parser.add_argument("--pause", type=float, default=3.0, help="seconds of rest between tools")
     parser.add_argument(
         "--idle-wait", type=float, default=120.0, help="max seconds to wait for a quiet machine"
@@ -142,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = sorted(set(tools) - set(ALL_TOOLS))
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
     if unknown:
         parser.error(f"unknown tools {unknown}; expected some of {','.join(ALL_TOOLS)}")
 
@@ -158,10 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     results: list[ToolResult] = []
     errors: list[str] = []
     with bench_workdir(args.keep, "throughput") as workdir, nginx_server() as server:
-        for i, tool in enumerate(tools):
+        rounds = [tool for _ in range(args.repeat) for tool in tools]
+        for i, tool in enumerate(rounds):
             if i:
                 time.sleep(args.pause)
-            print(f"running {tool} ...", flush=True)
+            print(f"running {tool} ({i // len(tools) + 1}/{args.repeat}) ...", flush=True)
             try:
                 ctx = RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait)
                 result = run_tool(tool, workdir, server, args.vus, args.seconds, ctx)
@@ -177,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     print()
     print(markdown_table(HEADERS, result_rows(results)))
+    if args.repeat > 1:
+        print()
+        rows = [[label, n, rps, rpc] for label, (rps, rpc, n) in medians(results).items()]
+        print(markdown_table(["tool", "runs", "median req/s", "median req/CPU-s"], rows))
     for line in ratio_lines(results):
         print(line)
     if args.json_out:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from ccplate_tui.config.model import Tags
 from ccplate_tui.config.units import parse_duration, parse_size
 
 KeyPath = tuple[str | int, ...]
@@ -20,7 +21,6 @@ T = TypeVar("T")
 Parse = Callable[[Any, KeyPath], T]
 """A reader of one value: (value, key path) -> converted value, or ConfigError."""
 
-Tags = tuple[tuple[str, str], ...]
 TEMPLATE_VARIABLES = ("vu", "iteration", "scenario")
 """The `${...}` variables the engine substitutes in request strings."""
 MAX_GENERATED_FILE = 256 * 1024 * 1024
