@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from ccplate_tui.config.checks import StatusIn
-from ccplate_tui.config.errors import ConfigError, KeyLocator
+from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.loader import load_config, parse_config
+from ccplate_tui.config.locator import KeyLocator
 from ccplate_tui.config.model import (
     FormBody,
     GeneratedFile,

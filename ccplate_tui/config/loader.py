@@ -15,15 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ccplate_tui.config.checks import CheckSyntaxError, parse_check
-from ccplate_tui.config.errors import (
-    ConfigError,
-    KeyPath,
-    Parse,
-    TomlReader,
-    describe_value,
-    scalar_text,
-    source_pointer,
-)
+from ccplate_tui.config.errors import ConfigError, KeyPath, source_pointer
 from ccplate_tui.config.model import (
     Body,
     CheckSpec,
@@ -43,6 +35,7 @@ from ccplate_tui.config.model import (
     Tags,
     TargetSpec,
 )
+from ccplate_tui.config.reader import Parse, TomlReader, describe_value, scalar_text
 from ccplate_tui.config.thresholds import (
     ThresholdSpec,
     ThresholdSyntaxError,
