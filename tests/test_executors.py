@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ccplate_tui.config.model import ExecutorSpec, Stage
@@ -70,7 +72,7 @@ def test_ramping_arrival_rate_follows_the_area_under_the_curve() -> None:
     assert times[0] == pytest.approx((1 / 2.5) ** 0.5)
     assert times[9] == pytest.approx(2.0)
     assert times[10] == pytest.approx(2.1)
-    assert all(a < b for a, b in zip(times, times[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(times))
 
 
 def test_ramping_arrival_rate_first_event_at_one_over_start_rate() -> None:

@@ -127,7 +127,13 @@ class Trend:
         return out
 
     def __getstate__(self) -> tuple:
-        return (self.hdr.encode() if self.count else b"", self.count, self.total, self.min, self.max)
+        return (
+            self.hdr.encode() if self.count else b"",
+            self.count,
+            self.total,
+            self.min,
+            self.max,
+        )
 
     def __setstate__(self, state: tuple) -> None:
         blob, self.count, self.total, self.min, self.max = state

@@ -142,9 +142,7 @@ async def compile_request(
         url += ("&" if "?" in url else "?") + urlencode(spec.query)
     if isinstance(spec.body, MultipartBody):
         # Generated file bytes are random; only the text fields can hold templates.
-        body_templated = any(
-            isinstance(v, str) and _TEMPLATE_MARK in v for _, v in spec.body.parts
-        )
+        body_templated = any(isinstance(v, str) and _TEMPLATE_MARK in v for _, v in spec.body.parts)
     else:
         body_templated = body is not None and _TEMPLATE_MARK.encode() in body
     templated = (
