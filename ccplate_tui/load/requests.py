@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -25,6 +25,7 @@ from ccplate_tui.config.model import (
     Tags,
     TargetSpec,
 )
+from ccplate_tui.load.http1 import serialize_request
 
 _TEMPLATE_MARK = "${"
 _REQUEST_OVERHEAD_BYTES = 120
@@ -89,6 +90,23 @@ class CompiledRequest:
     group: str | None
     think_time: float
     sent_bytes: int
+    http1: bool
+    """Sent through the lean HTTP/1.1 path (plain http, not HEAD); else through aiohttp."""
+    host: str
+    port: int
+    host_header: str
+    target: str
+    """Path and query, as on the request line."""
+    wire: bytes | None
+    """The whole request, serialised once when nothing in it is templated."""
+
+    def wire_bytes(self, vu: int, iteration: int) -> bytes:
+        """The serialised request for the lean path, rendering templates when there are any."""
+        if self.wire is not None:
+            return self.wire
+        _, headers, body = self.build(vu, iteration)
+        target = render(self.target, vu, iteration, self.scenario)
+        return serialize_request(self.method, self.host_header, target, headers, body)
 
     def build(self, vu: int, iteration: int) -> tuple[str, dict[str, str], bytes | None]:
         if not self.templated:
@@ -150,6 +168,20 @@ async def compile_request(
         or any(_TEMPLATE_MARK in v for v in headers.values())
         or body_templated
     )
+    parts = urlsplit(url)
+    default_port = 443 if parts.scheme == "https" else 80
+    port = parts.port or default_port
+    host = parts.hostname or "127.0.0.1"
+    host_header = host if port == default_port else f"{host}:{port}"
+    if ":" in host and not host.startswith("["):
+        host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    http1 = parts.scheme == "http" and spec.method != "HEAD" and not scenario.http2
+    wire = None
+    if http1 and not templated:
+        wire = serialize_request(spec.method, host_header, target, headers, body)
     group = f"::{spec.group}" if spec.group else None
     base = {"scenario": scenario.name, "name": spec.name, "method": spec.method}
     if group:
@@ -172,5 +204,13 @@ async def compile_request(
         tags=tags,
         group=group,
         think_time=spec.think_time,
-        sent_bytes=_REQUEST_OVERHEAD_BYTES + len(url) + header_bytes + len(body or b""),
+        sent_bytes=len(wire)
+        if wire is not None
+        else _REQUEST_OVERHEAD_BYTES + len(url) + header_bytes + len(body or b""),
+        http1=http1,
+        host=host,
+        port=port,
+        host_header=host_header,
+        target=target,
+        wire=wire,
     )

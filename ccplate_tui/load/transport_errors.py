@@ -7,6 +7,13 @@ import errno
 
 import aiohttp
 
+from ccplate_tui.load.http1 import (
+    ConnectTimeout,
+    MalformedResponse,
+    ResponseTruncated,
+    ServerClosed,
+)
+
 TIMEOUT = ("request timeout", "1050")
 REFUSED = ("dial: connection refused", "1212")
 DIAL_TIMEOUT = ("dial: i/o timeout", "1211")
@@ -19,6 +26,16 @@ MALFORMED = ("malformed HTTP response", "1000")
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
     """(error text, k6 error code) for an exception raised while sending a request."""
+    if isinstance(exc, ConnectionRefusedError):
+        return REFUSED
+    if isinstance(exc, ConnectTimeout):
+        return DIAL_TIMEOUT
+    if isinstance(exc, ServerClosed):
+        return CLOSED
+    if isinstance(exc, ResponseTruncated):
+        return TRUNCATED
+    if isinstance(exc, MalformedResponse):
+        return MALFORMED
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         if isinstance(os_error, ConnectionRefusedError):

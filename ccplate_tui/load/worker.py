@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 import aiohttp
 
 from ccplate_tui.config.model import ScenarioSpec, TargetSpec
+from ccplate_tui.load.http1 import Http1Pool
 from ccplate_tui.load.recorder import IntervalRecorder
 from ccplate_tui.load.requests import CompiledRequest, compile_request
 from ccplate_tui.load.scenario_runner import ScenarioRunner
@@ -69,6 +70,7 @@ class Worker:
         self.stopping = False
         self.session: aiohttp.ClientSession | None = None
         self.http2_clients: dict[str, object] = {}
+        self.http1_pools: dict[tuple[str, int], Http1Pool] = {}
         self.requests: list[CompiledRequest] = []
         self.runners: list[ScenarioRunner] = []
         self.recorder: IntervalRecorder
@@ -121,6 +123,9 @@ class Worker:
         self, request: CompiledRequest, vu: int, iteration: int, intended: float | None
     ) -> None:
         """Send one request and record it; transport failures are recorded, never raised."""
+        if request.http1:
+            await self._send_http1(request, vu, iteration, intended)
+            return
         url, headers, body = request.build(vu, iteration)
         client = self.http2_clients.get(request.scenario)
         if client is not None:
@@ -159,6 +164,38 @@ class Worker:
             received,
             payload,
             resp_headers,
+        )
+
+    async def _send_http1(
+        self, request: CompiledRequest, vu: int, iteration: int, intended: float | None
+    ) -> None:
+        pool = self.http1_pools.get((request.host, request.port))
+        if pool is None:
+            pool = self.http1_pools[(request.host, request.port)] = Http1Pool(
+                request.host, request.port, now
+            )
+        wire = request.wire_bytes(vu, iteration)
+        started = now()
+        try:
+            response = await pool.request(wire, request.timeout.total or 60.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._record(
+                request, 0, classify_error(exc), started, now(), now(), intended, 0, b"", {}
+            )
+            return
+        self._record(
+            request,
+            response.status,
+            None,
+            started,
+            response.headers_at,
+            now(),
+            intended,
+            response.received,
+            response.body,
+            response.headers,
         )
 
     async def _send_httpx(self, client, request, url, headers, body, intended) -> None:
@@ -334,6 +371,8 @@ class Worker:
         lag_task.cancel()
         stop_wait.cancel()
         loop.remove_reader(self.conn.fileno())
+        for pool in self.http1_pools.values():
+            pool.close()
         for client in self.http2_clients.values():
             await client.aclose()  # type: ignore[attr-defined]
         if self.session is not None:
