@@ -37,6 +37,8 @@ class MemorySample:
     rss: int
     pss: int | None
     processes: int
+    by_process: tuple[tuple[int, str, int], ...] = ()
+    """(pid, role, RSS) of each process, to tell which one grows."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,17 @@ class TreeSampler:
         want_memory = now >= self._next_memory
         rss = 0
         pss = 0
+        by_process: list[tuple[int, str, int]] = []
         for proc in procs:
             try:
                 with proc.oneshot():
                     times = proc.cpu_times()
                     key = (proc.pid, proc.create_time())
                     self._cpu[key] = max(self._cpu.get(key, 0.0), times.user + times.system)
-                    rss += proc.memory_info().rss
+                    proc_rss = proc.memory_info().rss
+                    rss += proc_rss
+                    if want_memory:
+                        by_process.append((proc.pid, process_role(proc.cmdline()), proc_rss))
                     if want_memory and self._pss:
                         pss += getattr(proc.memory_full_info(), "pss", 0)
             except psutil.Error:
@@ -128,8 +134,26 @@ class TreeSampler:
         self.peak_rss = max(self.peak_rss, rss)
         self.max_processes = max(self.max_processes, len(procs))
         if want_memory and procs:
-            self.samples.append(MemorySample(now, rss, pss if self._pss else None, len(procs)))
+            sample = MemorySample(
+                now, rss, pss if self._pss else None, len(procs), tuple(by_process)
+            )
+            self.samples.append(sample)
             self._next_memory = now + self._memory_every_s
+
+
+def process_role(cmdline: list[str]) -> str:
+    """A short name for a process of a load tool's tree, from its command line."""
+    text = " ".join(cmdline)
+    for marker, role in (
+        ("resource_tracker", "resource-tracker"),
+        ("forkserver", "forkserver"),
+        ("spawn_main", "worker"),
+    ):
+        if marker in text:
+            return role
+    if (len(cmdline) > 1 and cmdline[0].endswith(("python", "python3"))) or "python" in cmdline[0]:
+        return Path(cmdline[1]).name if len(cmdline) > 1 else "python"
+    return Path(cmdline[0]).name if cmdline else "?"
 
 
 @dataclass(frozen=True)

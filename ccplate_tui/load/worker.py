@@ -379,9 +379,22 @@ class Worker:
             await self.session.close()
 
 
+def _raise_open_files_limit() -> None:
+    """Thousands of VUs need thousands of sockets: lift the soft limit to the hard one."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            hard = 1 << 20
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def worker_main(plan: WorkerPlan, conn: Connection) -> None:
     """Process entry point: wait for `start`, run, report `done` (or `error`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _raise_open_files_limit()
     with contextlib.suppress(ImportError):
         import uvloop
 
