@@ -38,6 +38,7 @@ async def _echo(request: web.Request) -> web.Response:
             "length": len(body),
             "body": body[:200].decode("utf-8", "replace"),
             "header": request.headers.get("X-Test", ""),
+            "user_agent": request.headers.get("User-Agent", ""),
         }
     )
 

@@ -383,3 +383,29 @@ checks = { "is 200" = "status == 200" }
     assert exported["metrics"]["http_reqs"]["count"] == 6
     assert exported["metrics"]["iterations"]["count"] == 6
     assert exported["root_group"]["checks"]["is 200"]["passes"] == 6
+
+
+def test_http2_scenarios_go_through_httpx_and_others_through_the_lean_client(server) -> None:
+    result = run_toml(
+        _toml(
+            server.url,
+            """
+[scenarios.h2]
+executor = "per-vu-iterations"
+iterations = 3
+http2 = true
+[[scenarios.h2.requests]]
+path = "/echo"
+checks = { "sent by httpx" = 'body contains "python-httpx"' }
+[scenarios.plain]
+executor = "per-vu-iterations"
+iterations = 3
+[[scenarios.plain.requests]]
+path = "/echo"
+checks = { "sent by the lean client" = 'body contains "ccplate-tui"' }
+""",
+        )
+    )
+    checks = result.totals.select("checks")
+    assert isinstance(checks, Rate)
+    assert checks.total == 6 and checks.passes == 6
