@@ -151,9 +151,11 @@ def process_role(cmdline: list[str]) -> str:
     ):
         if marker in text:
             return role
-    if (len(cmdline) > 1 and cmdline[0].endswith(("python", "python3"))) or "python" in cmdline[0]:
-        return Path(cmdline[1]).name if len(cmdline) > 1 else "python"
-    return Path(cmdline[0]).name if cmdline else "?"
+    if not cmdline:
+        return "?"
+    first = Path(cmdline[0]).name
+    # A Python entry point (ccplate-tui, locust) is the script after the interpreter.
+    return Path(cmdline[1]).name if first.startswith("python") and len(cmdline) > 1 else first
 
 
 @dataclass(frozen=True)

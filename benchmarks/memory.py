@@ -55,6 +55,18 @@ def per_minute_rows(samples: tuple[MemorySample, ...]) -> list[list[object]]:
     ]
 
 
+def process_growth(base: MemorySample, end: MemorySample) -> str:
+    """Each process's RSS at the baseline and at the end, to show which one grows."""
+    before = {pid: rss for pid, _role, rss in base.by_process}
+    lines = ["per process:"]
+    for pid, role, rss in sorted(end.by_process, key=lambda p: (p[1], p[0])):
+        was = before.get(pid, 0)
+        lines.append(
+            f"  {role} (pid {pid}): {was / MB:.1f} -> {rss / MB:.1f} MB ({(rss - was) / MB:+.1f})"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     base_t = baseline_time(seconds)
     base = sample_at(samples, base_t)
-    end = samples[-1]
+    # The last sample while the load still ran: later ones catch the tree shutting down.
+    end = next((s for s in reversed(samples) if s.t <= seconds), samples[-1])
     growth = (end.rss - base.rss) / MB
     pss_growth = (end.pss - base.pss) / MB if end.pss is not None and base.pss is not None else None
     print()
@@ -123,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "PASS" if growth < GROWTH_TARGET_MB else "FAIL"
     print(f"growth: {growth:+.1f} MB RSS (target < {GROWTH_TARGET_MB:g} MB: {verdict})", end="")
     print(f", {pss_growth:+.1f} MB PSS" if pss_growth is not None else "")
+    print(process_growth(base, end))
     if args.json_out:
         write_json(
             args.json_out,
