@@ -59,6 +59,8 @@ class TreeUsage:
     """Descendants still alive LINGER_S after the command exited (a leak in the tool)."""
     server_cpu_s: float | None = None
     """CPU the target server used meanwhile (when its pid was given)."""
+    server_requests: int | None = None
+    """Requests the server answered during the run, by its own count (nginx only)."""
     other_cpu_s: float = 0.0
     """CPU the rest of the machine used meanwhile: other people's work that competed with the
     tool and the server. A few tenths of a second is noise; more means the run was disturbed."""
@@ -163,6 +165,8 @@ class RunContext:
     """Where a measured run happens: the server to account for and how long to wait for quiet."""
 
     server_pid: int | None = None
+    served_requests: Callable[[], int | None] | None = None
+    """Reads the server's own request counter (nginx's stub_status), if it has one."""
     idle_wait_s: float = 120.0
     """Wait up to this long before starting for the rest of the machine to go idle."""
     idle_threshold_cores: float = 0.15
@@ -259,6 +263,7 @@ def run_measured(
     ctx = ctx or RunContext(idle_wait_s=0.0)
     if ctx.idle_wait_s > 0:
         wait_for_idle(ctx)
+    served0 = ctx.served_requests() if ctx.served_requests else None
     busy0, server0, self0 = machine_busy_s(), server_cpu(ctx), own_cpu_s()
     rusage_path = log_path.with_suffix(".rusage.json")
     rusage_path.unlink(missing_ok=True)
@@ -305,6 +310,9 @@ def run_measured(
     # Our own process (this benchmark, its sampler thread and the reaped wrapper) is not "other".
     self_cpu = own_cpu_s() - self0 + wrapper_self_cpu(report)
     other = machine_busy_s() - busy0 - tool_cpu - server_cpu_s - self_cpu
+    served1 = ctx.served_requests() if ctx.served_requests else None
+    # The second status read is itself counted once by nginx.
+    served = served1 - served0 - 1 if served0 is not None and served1 is not None else None
     return TreeUsage(
         exit_code=int(report.get("exit_code", proc.returncode)),
         timed_out=timed_out,
@@ -317,6 +325,7 @@ def run_measured(
         max_processes=sampler.max_processes,
         leftovers_killed=int(report.get("leftovers_killed", 0)),
         server_cpu_s=server_cpu_s if ctx.server_pid is not None else None,
+        server_requests=served,
         other_cpu_s=max(0.0, other),
     )
 

@@ -18,8 +18,14 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.cpu import RunContext
-from benchmarks.loadtools import ToolResult, bench_workdir, ensure_bench_tools, run_ccplate, run_k6
+from benchmarks.loadtools import (
+    ToolResult,
+    bench_workdir,
+    ensure_bench_tools,
+    run_ccplate,
+    run_context,
+    run_k6,
+)
 from benchmarks.report import machine_line, markdown_table, write_json
 from benchmarks.servers import BenchSetupError, fixed_latency_server, raise_nofile_limit
 
@@ -121,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     with bench_workdir(args.keep, "fidelity") as workdir, fixed_latency_server() as server:
         url = server.base_url + server.path
-        ctx = RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait)
+        ctx = run_context(server, args.idle_wait)
         for i, tool in enumerate(tools):
             if i:
                 time.sleep(2.0)

@@ -22,7 +22,7 @@ from pathlib import Path
 import tomli_w
 
 from benchmarks.cpu import MemorySample, RunContext, TreeUsage, run_measured
-from benchmarks.servers import BenchSetupError
+from benchmarks.servers import BenchSetupError, RunningServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = Path(os.environ.get("BENCH_VENV", "/work/benchvenv"))
@@ -83,6 +83,23 @@ class ToolResult:
     @property
     def requests_per_cpu_s(self) -> float:
         return self.requests / self.usage.cpu_s if self.usage.cpu_s > 0 else 0.0
+
+
+def run_context(server: RunningServer, idle_wait_s: float) -> RunContext:
+    """Measure runs against `server`: account for its CPU and its own request count."""
+    return RunContext(
+        server_pid=server.pid,
+        served_requests=server.served_requests if server.status_path else None,
+        idle_wait_s=idle_wait_s,
+    )
+
+
+def count_check(result: ToolResult) -> str | None:
+    """A warning when the tool's request count and the server's disagree by more than 0.5%."""
+    seen = result.usage.server_requests
+    if seen is None or abs(seen - result.requests) <= 0.005 * max(seen, 1) + 50:
+        return None
+    return f"warning: {result.label} reported {result.requests:,} requests, the server saw {seen:,}"
 
 
 def log_tail(path: Path, lines: int = 30) -> str:

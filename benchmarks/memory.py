@@ -18,8 +18,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.cpu import MemorySample, RunContext
-from benchmarks.loadtools import bench_workdir, run_ccplate
+from benchmarks.cpu import MemorySample
+from benchmarks.loadtools import bench_workdir, run_ccplate, run_context
 from benchmarks.report import machine_line, markdown_table, write_json
 from benchmarks.servers import BenchSetupError, nginx_server, raise_nofile_limit
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 memory_every_s=SAMPLE_EVERY_S,
                 pss=True,
                 on_sample=progress,
-                ctx=RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait),
+                ctx=run_context(server, args.idle_wait),
             )
     except BenchSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)

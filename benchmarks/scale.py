@@ -18,8 +18,14 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.cpu import RunContext
-from benchmarks.loadtools import ToolResult, bench_workdir, ensure_bench_tools, run_ccplate, run_k6
+from benchmarks.loadtools import (
+    ToolResult,
+    bench_workdir,
+    ensure_bench_tools,
+    run_ccplate,
+    run_context,
+    run_k6,
+)
 from benchmarks.report import machine_line, markdown_table, write_json
 from benchmarks.servers import BenchSetupError, nginx_server, raise_nofile_limit
 
@@ -43,6 +49,7 @@ def rows(results: list[ToolResult]) -> list[list[object]]:
                 lat.max if lat else None,
                 f"{(r.failed_rate or 0) * 100:.2f}%",
                 round(r.usage.cpu_s, 1),
+                r.usage.server_requests,
                 r.usage.peak_rss / MB,
                 r.usage.other_cpu_s,
             ]
@@ -52,7 +59,7 @@ def rows(results: list[ToolResult]) -> list[list[object]]:
 
 HEADERS = [
     "run", "iterations", "iter/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "failed", "CPU s",
-    "peak RSS MB", "other CPU s",
+    "nginx saw", "peak RSS MB", "other CPU s",
 ]  # fmt: skip
 
 
@@ -97,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     with bench_workdir(args.keep, "scale") as workdir, nginx_server() as server:
         request = [{"method": "GET", "path": server.path}]
-        ctx = RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait)
+        ctx = run_context(server, args.idle_wait)
         runs = [
             ("ccplate-tui 50 VUs, no think", 50, args.baseline_seconds, 0.0),
             (f"ccplate-tui {args.vus:,} VUs, think 1 s", args.vus, args.seconds, THINK_S),

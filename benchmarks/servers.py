@@ -19,12 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 NOFILE_WANTED = 65536
 NGINX_JSON_BODY = '{"ok":true}'
+NGINX_STATUS_PATH = "/nginx_status"
 STARTUP_TIMEOUT_S = 15.0
 
 
@@ -95,10 +97,21 @@ class RunningServer:
     port: int
     path: str
     pid: int
+    status_path: str | None = None
+    """nginx's stub_status page, whose request counter checks each tool's own count."""
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def served_requests(self) -> int | None:
+        """Requests the server has answered so far (nginx only; this read counts as one)."""
+        if self.status_path is None:
+            return None
+        with urllib.request.urlopen(self.base_url + self.status_path, timeout=10) as resp:
+            text = resp.read().decode()
+        # "Active connections: 1 \nserver accepts handled requests\n 5 5 10 \nReading: ..."
+        return int(text.splitlines()[2].split()[2])
 
 
 def nginx_config(prefix: Path, port: int) -> str:
@@ -124,6 +137,9 @@ http {{
     scgi_temp_path {prefix}/scgi;
     server {{
         listen 127.0.0.1:{port} backlog=16384;
+        location = {NGINX_STATUS_PATH} {{
+            stub_status;
+        }}
         location / {{
             default_type application/json;
             return 200 '{NGINX_JSON_BODY}';
@@ -176,7 +192,7 @@ def nginx_server() -> Iterator[RunningServer]:
                     raise BenchSetupError(f"nginx failed to start:\n{detail}\n{err}") from None
                 continue
             try:
-                yield RunningServer("nginx", port, "/json", proc.pid)
+                yield RunningServer("nginx", port, "/json", proc.pid, NGINX_STATUS_PATH)
             finally:
                 # SIGQUIT is nginx's graceful stop; SIGTERM its fast one. Fast is fine here.
                 stop_process(proc, signal.SIGTERM)

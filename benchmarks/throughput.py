@@ -24,8 +24,10 @@ from benchmarks.cpu import RunContext
 from benchmarks.loadtools import (
     ToolResult,
     bench_workdir,
+    count_check,
     ensure_bench_tools,
     run_ccplate,
+    run_context,
     run_k6,
     run_locust,
     tool_version,
@@ -86,6 +88,7 @@ def result_rows(results: list[ToolResult]) -> list[list[object]]:
                 lat.p99 if lat else None,
                 f"{(r.failed_rate or 0) * 100:.2f}%",
                 r.usage.max_processes,
+                r.usage.server_requests,
                 r.usage.server_cpu_s,
                 r.usage.other_cpu_s,
             ]
@@ -103,6 +106,7 @@ HEADERS = [
     "p99 ms",
     "failed",
     "procs",
+    "nginx saw",
     "nginx CPU s",
     "other CPU s",
 ]
@@ -187,13 +191,15 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(args.pause)
             print(f"running {tool} ({i // len(tools) + 1}/{args.repeat}) ...", flush=True)
             try:
-                ctx = RunContext(server_pid=server.pid, idle_wait_s=args.idle_wait)
+                ctx = run_context(server, args.idle_wait)
                 result = run_tool(tool, workdir, server, args.vus, args.seconds, ctx)
             except BenchSetupError as exc:
                 errors.append(f"{tool}: {exc}")
                 print(f"  {tool} FAILED: {exc}", file=sys.stderr, flush=True)
                 continue
             results.append(result)
+            if warning := count_check(result):
+                print(f"  {warning}", flush=True)
             print(
                 f"  {result.requests:,} requests, {result.requests_per_s:,.0f}/s, "
                 f"{result.usage.cpu_s:.1f} CPU-s, {result.requests_per_cpu_s:,.0f} req/CPU-s",
