@@ -95,10 +95,18 @@ def latency_histogram(trend: Trend | None, bins: int = _HISTOGRAM_BINS) -> tuple
     edges = [low * ratio ** (i + 1) for i in range(bins)]
     edges[-1] = high
     counts = [0] * bins
-    for item in trend.hdr.get_recorded_iterator():
-        ms = item.value_iterated_to / 1000.0
-        index = 0 if ms <= low else min(bins - 1, int(math.log(ms / low) / math.log(ratio)))
-        counts[index] += item.count_added_in_this_iter_step
+    hdr = trend.hdr
+    # Only the stretch of the count array between min and max can hold samples; slicing the
+    # ctypes array is one C call, where hdrh's iterators walk every bucket in Python.
+    first = max(0, hdr.get_counts_array_index(int(trend.min * 1000)) - 1)
+    last = min(hdr.counts_len - 1, hdr.get_counts_array_index(int(trend.max * 1000) + 1) + 1)
+    log_ratio = math.log(ratio)
+    for offset, count in enumerate(hdr.counts[first : last + 1]):
+        if not count:
+            continue
+        ms = hdr.get_highest_equivalent_value(hdr.get_value_from_index(first + offset)) / 1000.0
+        index = 0 if ms <= low else min(bins - 1, int(math.log(ms / low) / log_ratio))
+        counts[index] += count
     return tuple(HistogramBin(edge, count) for edge, count in zip(edges, counts, strict=True))
 
 
