@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from ccplate_tui import __version__
-from ccplate_tui.exit_codes import EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,12 +15,17 @@ def build_parser() -> argparse.ArgumentParser:
         "the demo target, and more.",
     )
     parser.add_argument("--version", action="version", version=f"ccplate-tui {__version__}")
+    from ccplate_tui.ui.dashboard_command import add_dashboard_options
+
+    add_dashboard_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ccplate_tui.headless import add_run_parser
     from ccplate_tui.target.command import add_target_parser
+    from ccplate_tui.ui.serve import add_serve_parser
 
     add_run_parser(subparsers)
     add_target_parser(subparsers)
+    add_serve_parser(subparsers)
     return parser
 
 
@@ -32,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code not in (None, 0) else 0
     if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
+        # No sub-command: the dashboard, with the root options.
+        from ccplate_tui.ui.dashboard_command import dashboard_command
+
+        return dashboard_command(args)
     return int(args.func(args))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import ccplate_tui
 
-CORE = ("config", "load", "sentry", "checklist", "history", "k6", "target")
+CORE = ("config", "load", "sentry", "checklist", "history", "k6", "target", "release")
 ROOT = Path(ccplate_tui.__file__).parent
 
 

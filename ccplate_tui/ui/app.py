@@ -1,0 +1,614 @@
+"""The dashboard: tabs, bindings, themes, the demo target, and the one load run it owns or follows.
+
+The engine runs in a thread worker (its traffic in worker processes); widgets are only touched
+from message handlers on the app, never from a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import multiprocessing.resource_tracker
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from ccplate_tui.config.errors import ConfigError
+from ccplate_tui.config.model import Config, TargetSpec
+from ccplate_tui.load.engine import LoadRun, RunPlan, UnknownScenario, resolve_plan
+from ccplate_tui.load.live import LiveView, build_live_view
+from ccplate_tui.load.pool import WorkerFailure
+from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_registry import (
+    RegistryError,
+    RunClaim,
+    RunEnded,
+    RunInfo,
+    RunRegistry,
+    default_state_dir,
+)
+from ccplate_tui.load.safety import RemoteTargetRefused, is_loopback_url
+from ccplate_tui.load.summary import render_summary
+from ccplate_tui.load.summary_export import summary_export
+from ccplate_tui.release.criteria import evaluate_release
+from ccplate_tui.target.server import start_target_process, stop_target_process
+from ccplate_tui.ui.checklist_pane import ChecklistPane
+from ccplate_tui.ui.commands import DashboardCommands
+from ccplate_tui.ui.load_pane import LoadPane
+from ccplate_tui.ui.messages import (
+    DemoTargetChecked,
+    FollowedRunEnded,
+    LoadViewUpdated,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+)
+from ccplate_tui.ui.overview_pane import OverviewPane
+from ccplate_tui.ui.screens.quit_confirm import QuitConfirmScreen
+from ccplate_tui.ui.sentry_pane import SentryPane
+from ccplate_tui.ui.themes import DEFAULT_THEME, ThemeProblem, load_themes, theme_folders
+
+DEFAULT_TARGET_URL = TargetSpec().base_url
+"""The demo target's address; only a config pointing here gets the target auto-started."""
+PROBE_TIMEOUT = 0.5
+"""Seconds a TCP connect may take before the demo target counts as not running."""
+STOP_WAIT = 30.0
+"""Seconds to wait for the engine to reap its workers after a stop (it kills them after ~8 s)."""
+
+_KNOWN_ERRORS = (UnknownScenario, RemoteTargetRefused, WorkerFailure, ConfigError, RegistryError)
+
+
+def target_answers(base_url: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """True when something accepts a TCP connection at the URL's host and port."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def is_default_target(base_url: str) -> bool:
+    """True for the demo target's default address (a trailing slash does not matter)."""
+    return base_url.rstrip("/") == DEFAULT_TARGET_URL
+
+
+def target_down_message(base_url: str) -> str:
+    """Why a run did not start when nothing answers at the target, and what to do."""
+    text = f"nothing answers at {base_url}: the target is down, so the run was not started."
+    if is_default_target(base_url):
+        return text + " Start it with `ccplate-tui target`, or restart the dashboard to start it."
+    if is_loopback_url(base_url):
+        return text + " Start the app (or `ccplate-tui target --port N`) and try again."
+    return text + " Check that the app is up and reachable from here."
+
+
+GC_THRESHOLDS = (10_000, 10, 50)
+"""With Python's (700, 10, 10) a full collection froze the UI 150-250 ms every ~1.5 s of a
+full-speed run (Textual keeps many frame objects in caches); with these and `gc.freeze()` of
+the start-up objects the longest stall was ~70 ms (benchmarks/ui_latency.py)."""
+
+
+def registry_owner() -> str:
+    """Who this app is to other viewers of a run: a browser tab under textual-serve or a terminal."""
+    return "browser" if "web_driver" in os.environ.get("TEXTUAL_DRIVER", "") else "terminal"
+
+
+class CcplateApp(App[int]):
+    """The ccplate-tui dashboard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ccplate-tui"
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    TAB_TITLES: ClassVar[dict[str, str]] = {
+        "overview-tab": "Overview",
+        "load-tab": "Load",
+        "sentry-tab": "Sentry",
+        "checklist-tab": "Checklist",
+    }
+    """TabPane ids and titles, in tab order."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show_tab('overview-tab')", "Overview", tooltip="Show the Overview tab"),
+        Binding("2", "show_tab('load-tab')", "Load", tooltip="Show the Load tab"),
+        Binding("3", "show_tab('sentry-tab')", "Sentry", tooltip="Show the Sentry tab"),
+        Binding("4", "show_tab('checklist-tab')", "Checklist", tooltip="Show the Checklist tab"),
+        Binding("ctrl+r", "start_selected", "Start", tooltip="Start the selected scenario"),
+        Binding("ctrl+x", "stop_run", "Stop", tooltip="Stop the active load run"),
+        Binding("ctrl+s", "screenshot", "Screenshot", tooltip="Save an SVG screenshot"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks during a run)", priority=True),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        theme: str | None = None,
+        run: tuple[str, ...] = (),
+        workers: int | None = None,
+        state_dir: Path | None = None,
+        auto_start_target: bool = True,
+    ) -> None:
+        super().__init__()
+        # multiprocessing starts its resource tracker on first use with `sys.stderr.fileno()`;
+        # inside a running app that is -1 and the engine's spawn fails ("bad value(s) in
+        # fds_to_keep"), so start it now, while stderr is the real one.
+        multiprocessing.resource_tracker.ensure_running()
+        self.config = config
+        """The validated scenarios.toml."""
+        self.engine_workers = workers
+        """Engine worker processes per run (None: one per core)."""
+        self.initial_run = run
+        """Scenario or suite names to start on mount (`--run`)."""
+        self.state_dir = state_dir or default_state_dir(config.path)
+        """Where the run registry, screenshots and saved summaries live."""
+        self.registry = RunRegistry(self.state_dir)
+        self.auto_start_target = auto_start_target
+        self.target_process: subprocess.Popen[str] | None = None
+        """The demo target this app started (stopped on exit), else None."""
+        self.demo_target_url: str | None = None
+        self.startup_problems: list[str] = []
+        """Theme and option problems, shown as notifications once the app is up."""
+        self.last_result: RunResult | None = None
+        self.last_view: LiveView | None = None
+        self.following: RunInfo | None = None
+        """Another process's run this app is showing, while it lasts."""
+        self.last_screenshot: Path | None = None
+        self.last_summary: Path | None = None
+        self._target_checked = threading.Event()
+        self._run_lock = threading.Lock()
+        self._load_run: LoadRun | None = None
+        self._run_names: tuple[str, ...] = ()
+        self._stop_requested = False
+        self._run_done = threading.Event()
+        self._run_done.set()
+        self._follow_stop = threading.Event()
+        self._follow_done = threading.Event()
+        self._follow_done.set()
+        self._gc_before: tuple[int, ...] | None = None
+        # Themes go in before the first CSS parse (see textual-notes: theme registration).
+        self._register_themes(theme)
+        self.sub_title = self._subtitle()
+
+    def _say(self, text: str, **options: object) -> None:
+        """A notification of plain text: paths and error messages hold brackets, not markup."""
+        self.notify(text, markup=False, **options)  # type: ignore[arg-type]
+
+    # -- themes
+
+    def _register_themes(self, wanted: str | None) -> None:
+        loaded = load_themes(theme_folders(self.config.path))
+        self.theme_problems: tuple[ThemeProblem, ...] = loaded.problems
+        for problem in loaded.problems:
+            self.startup_problems.append(f"theme skipped: {problem}")
+        for theme in loaded.themes.values():
+            self.register_theme(theme)
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        if wanted and wanted not in self.available_themes:
+            known = ", ".join(sorted(self.available_themes))
+            self.startup_problems.append(
+                f"unknown theme {wanted!r}; using {fallback} (known: {known})"
+            )
+            wanted = None
+        self.theme = wanted or fallback
+
+    def set_theme(self, name: str) -> None:
+        """Switch to a registered theme; an unknown name is a notification, not an error."""
+        if name not in self.available_themes:
+            self._say(f"unknown theme {name!r}", severity="error")
+            return
+        self.theme = name
+
+    # -- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="overview-tab", id="tabs"):
+            with TabPane(self.TAB_TITLES["overview-tab"], id="overview-tab"):
+                yield OverviewPane(id="overview")
+            with TabPane(self.TAB_TITLES["load-tab"], id="load-tab"):
+                yield LoadPane(self.config, id="load")
+            with TabPane(self.TAB_TITLES["sentry-tab"], id="sentry-tab"):
+                yield SentryPane(id="sentry")
+            with TabPane(self.TAB_TITLES["checklist-tab"], id="checklist-tab"):
+                yield ChecklistPane(self.config, id="checklist")
+        yield Footer()
+
+    @property
+    def load_pane(self) -> LoadPane:
+        return self.query_one("#load", LoadPane)
+
+    @property
+    def overview_pane(self) -> OverviewPane:
+        return self.query_one("#overview", OverviewPane)
+
+    def on_mount(self) -> None:
+        for problem in self.startup_problems:
+            self._say(problem, severity="warning", timeout=10)
+        self.load_pane.set_visible(False)
+        self.overview_pane.show_verdict(evaluate_release(None))
+        self._check_demo_target()
+        # A run started elsewhere (another terminal, a browser tab) is shown, not duplicated.
+        self._attach_to_current_run()
+        self.set_interval(1.0, self._attach_to_current_run)
+        if self.initial_run:
+            self.show_tab("load-tab")
+            self.start_run(self.initial_run)
+        self.call_after_refresh(self._tune_gc)
+
+    def _tune_gc(self) -> None:
+        # See GC_THRESHOLDS; restored in on_unmount (tests run many apps in one process).
+        self._gc_before = gc.get_threshold()
+        gc.collect()
+        gc.freeze()  # the widgets, styles and modules of start-up are never garbage
+        gc.set_threshold(*GC_THRESHOLDS)
+
+    def _subtitle(self) -> str:
+        parts = [self.config.target.base_url, "engine: built-in"]
+        if self.demo_target_url:
+            parts.append(f"demo target started on {self.demo_target_url}")
+        return " · ".join(parts)
+
+    def show_tab(self, tab_id: str) -> None:
+        """Switch to a tab by its pane id (`overview-tab`, `load-tab`, ...)."""
+        self.query_one("#tabs", TabbedContent).active = tab_id
+
+    action_show_tab = show_tab
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # Plots in a hidden tab are not redrawn; the Load pane redraws once when shown again.
+        shown = event.pane.id == "load-tab"
+        self.load_pane.set_visible(shown)
+        if shown:  # the pane's own keys (s start, x stop, v view) work right away
+            self.load_pane.focus_scenarios()
+
+    # -- the demo target
+
+    @work(thread=True, exclusive=True, group="target", exit_on_error=False)
+    def _check_demo_target(self) -> None:
+        """Start the demo target when the config wants the default one and nothing answers."""
+        try:
+            base_url = self.config.target.base_url
+            if not (self.auto_start_target and is_default_target(base_url)):
+                return
+            if target_answers(base_url):
+                return
+            port = urlsplit(base_url).port or 8787
+            try:
+                proc, url = start_target_process(port=port)
+            except Exception as exc:
+                self.post_message(
+                    DemoTargetChecked(None, f"could not start the demo target: {exc}")
+                )
+                return
+            self.target_process = proc
+            self.post_message(DemoTargetChecked(url))
+        finally:
+            self._target_checked.set()
+
+    def on_demo_target_checked(self, message: DemoTargetChecked) -> None:
+        if message.error:
+            self._say(message.error, severity="error", timeout=10)
+        if message.url:
+            self.demo_target_url = message.url
+            self.sub_title = self._subtitle()
+            self._say(f"demo target started on {message.url}")
+
+    def stop_demo_target(self) -> None:
+        """Stop the demo target this app started (idempotent)."""
+        proc, self.target_process = self.target_process, None
+        if proc is not None:
+            stop_target_process(proc)
+
+    # -- starting and stopping runs
+
+    @property
+    def run_active(self) -> bool:
+        """True while this app owns a run whose worker has not finished."""
+        return not self._run_done.is_set()
+
+    def action_start_selected(self) -> None:
+        names = tuple(getattr(self.load_pane, "selected_names", ()) or ())
+        if not names:
+            self._say("select a scenario on the Load tab first", severity="warning")
+            return
+        self.start_run(names)
+
+    def on_load_pane_start_requested(self, message: LoadPane.StartRequested) -> None:
+        self.start_run(tuple(message.names))
+
+    def on_load_pane_stop_requested(self, message: LoadPane.StopRequested) -> None:
+        self.stop_run()
+
+    def on_load_pane_save_summary_requested(self, message: LoadPane.SaveSummaryRequested) -> None:
+        self.save_summary()
+
+    def start_run(self, names: tuple[str, ...]) -> None:
+        """Claim the state folder's run and start the engine, or follow the run that holds it."""
+        names = tuple(names)
+        if self.run_active:
+            self._say(
+                f"a run of {', '.join(self._run_names)} is already active", severity="warning"
+            )
+            return
+        if self.following is not None:
+            self._tell_whose_run(self.following)
+            return
+        try:
+            plan = resolve_plan(self.config, names)
+        except UnknownScenario as exc:
+            self.post_message(RunFailed(str(exc)))
+            return
+        try:
+            claim = self.registry.claim(names, registry_owner())
+        except RegistryError as exc:
+            self.post_message(RunFailed(str(exc)))
+            return
+        if claim is None:
+            info = self.registry.current()
+            if info is not None:
+                self._follow(info)
+                return
+            claim = self.registry.claim(names, registry_owner())  # the owner just finished
+            if claim is None:
+                self.post_message(RunFailed("another process holds the run; try again"))
+                return
+        for note in claim.notes:
+            self._say(note, severity="warning")
+        self._run_names = names
+        self._stop_requested = False
+        self._run_done.clear()
+        self.last_result = None
+        self.load_pane.set_running(True, names)
+        self._run_load(plan, claim)
+
+    def stop_run(self) -> None:
+        """Stop the run this app owns; a followed run can only be stopped where it runs."""
+        if self.following is not None and not self.run_active:
+            self._tell_whose_run(self.following, stopping=True)
+            return
+        if not self.run_active:
+            self._say("no run is active", severity="warning")
+            return
+        self._request_stop()
+        self._say(f"stopping {', '.join(self._run_names)}")
+
+    action_stop_run = stop_run
+
+    def _request_stop(self) -> None:
+        with self._run_lock:
+            self._stop_requested = True
+            run = self._load_run
+        # Before the pool has spawned every worker a stop would miss the late ones; the
+        # observer repeats it at the first interval instead.
+        if run is not None and run.pool.run_start is not None:
+            run.stop()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load-run")
+    def _run_load(self, plan: RunPlan, claim: RunClaim) -> None:
+        """The engine's coordinator: blocking `LoadRun.run()` in this thread, results as messages."""
+        summary, ok = "", False
+        try:
+            self._target_checked.wait(STOP_WAIT + 10)  # a starting demo target gets ready first
+            run = LoadRun(self.config, plan, workers=self.engine_workers)  # refuses remote targets
+            base_url = self.config.target.base_url
+            if not target_answers(base_url, timeout=2.0):
+                summary = target_down_message(base_url)
+                self.post_message(RunFailed(summary))
+                return
+
+            def observe(update: object) -> None:
+                view = build_live_view(update, plan.scenarios)  # type: ignore[arg-type]
+                with contextlib.suppress(OSError, RuntimeError):
+                    claim.publish(view)  # followers are best effort; this run goes on
+                if self._stop_requested:
+                    run.stop()
+                self.post_message(LoadViewUpdated(view))
+
+            run.observers.append(observe)
+            with self._run_lock:
+                if self._stop_requested:
+                    summary = "the run was stopped before it started"
+                    self.post_message(RunFailed(summary))
+                    return
+                self._load_run = run
+            self.post_message(RunStarted(tuple(s.name for s in plan.scenarios)))
+            result = run.run()
+            summary = render_summary(result)
+            ok = not result.thresholds_failed and result.stopped is None
+            self.post_message(RunFinished(result))
+        except _KNOWN_ERRORS as exc:
+            summary = str(exc)
+            self.post_message(RunFailed(summary))
+        except Exception as exc:  # the app must survive anything the engine raises
+            summary = f"the run failed: {type(exc).__name__}: {exc}"
+            self.post_message(RunFailed(summary))
+        finally:
+            with contextlib.suppress(Exception):
+                claim.finish(summary, ok)
+            with contextlib.suppress(Exception):
+                claim.release()
+            with self._run_lock:
+                self._load_run = None
+            self._run_done.set()
+
+    def on_load_view_updated(self, message: LoadViewUpdated) -> None:
+        self.last_view = message.view
+        with self.batch_update():
+            self.load_pane.show_view(message.view)
+            self.overview_pane.show_verdict(evaluate_release(message.view))
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.last_result = message.result
+        with self.batch_update():
+            self.load_pane.set_running(False)
+            self.load_pane.show_result(message.result)
+            self.overview_pane.show_verdict(evaluate_release(message.result))
+        outcome = "finished" if message.result.stopped is None else message.result.stopped
+        failed = message.result.thresholds_failed
+        self._say(
+            f"run {outcome}" + (": thresholds crossed" if failed else ""),
+            severity="warning" if failed or message.result.stopped else "information",
+        )
+
+    def on_run_failed(self, message: RunFailed) -> None:
+        self.load_pane.set_running(False)
+        self.load_pane.show_error(message.text)
+        self._say(message.text, title="load run failed", severity="error", timeout=10)
+
+    # -- following another process's run
+
+    def _attach_to_current_run(self) -> None:
+        if self.run_active or self.following is not None:
+            return
+        try:
+            info = self.registry.current()
+        except RegistryError:
+            return  # start_run reports an unusable state folder when it matters
+        if info is not None and info.pid != os.getpid():
+            self._follow(info)
+
+    def _follow(self, info: RunInfo) -> None:
+        self.following = info
+        self._follow_stop.clear()
+        self._follow_done.clear()
+        self.load_pane.set_running(True, info.names)
+        self._tell_whose_run(info)
+        self._follow_run(info)
+
+    def _tell_whose_run(self, info: RunInfo, stopping: bool = False) -> None:
+        what = ", ".join(info.names) or "all scenarios"
+        text = f"the run of {what} belongs to {info.owner} (pid {info.pid}); "
+        text += "stop it there" if stopping else "showing it here"
+        self._say(text, severity="warning" if stopping else "information")
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="follow-run")
+    def _follow_run(self, info: RunInfo) -> None:
+        try:
+            for item in self.registry.follow(info, stop=self._follow_stop):
+                if isinstance(item, RunEnded):
+                    self.post_message(FollowedRunEnded(item))
+                    return
+                self.post_message(LoadViewUpdated(item))
+            self.post_message(FollowedRunEnded(RunEnded(info.run_id, False, "", reason="stopped")))
+        except Exception as exc:
+            text = f"lost the run of {info.owner}: {exc}"
+            self.post_message(FollowedRunEnded(RunEnded(info.run_id, False, "", True, text)))
+        finally:
+            self._follow_done.set()
+
+    def on_followed_run_ended(self, message: FollowedRunEnded) -> None:
+        info, self.following = self.following, None
+        ended = message.ended
+        self.load_pane.set_running(False)
+        if ended.summary:  # the owner's summary (or its error): there is no RunResult here
+            self.load_pane.show_summary_text(ended.summary, ok=ended.ok)
+        elif ended.lost or not ended.ok:
+            self.load_pane.show_error(ended.reason or "the run ended without a result")
+        if self.last_view is not None:
+            self.overview_pane.show_verdict(evaluate_release(self.last_view, running=False))
+        owner = info.owner if info else "another process"
+        self._say(
+            f"the run of {owner} ended" + ("" if ended.ok else " (not ok)"),
+            severity="information" if ended.ok else "warning",
+        )
+
+    # -- exports
+
+    def action_screenshot(self) -> None:
+        """Save an SVG of the screen into the state folder and say where."""
+        folder = self.state_dir / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(path=str(folder))
+        except OSError as exc:
+            self._say(f"could not save the screenshot: {exc}", severity="error")
+            return
+        self.last_screenshot = Path(path)
+        self._say(f"screenshot saved to {path}", title="screenshot")
+
+    def save_summary(self) -> None:
+        """Write the last run's summary text and its k6 JSON export into the state folder."""
+        result = self.last_result
+        if result is None:
+            self._say("no finished run to save yet", severity="warning")
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.started_at))
+        base = self.state_dir / "summaries" / f"{'+'.join(result.scenario_names) or 'run'}-{stamp}"
+        try:
+            base.parent.mkdir(parents=True, exist_ok=True)
+            base.with_suffix(".txt").write_text(render_summary(result) + "\n", encoding="utf-8")
+            base.with_suffix(".json").write_text(
+                json.dumps(summary_export(result), indent=2) + "\n", encoding="utf-8"
+            )
+        except OSError as exc:
+            self._say(f"could not save the summary: {exc}", severity="error")
+            return
+        self.last_summary = base.with_suffix(".txt")
+        self._say(f"summary saved to {base}.txt (and .json)", title="summary")
+
+    # -- quitting
+
+    async def action_quit(self) -> None:
+        """Quit; while this app's run is active, ask first and stop it on yes."""
+        if not self.run_active:
+            self.exit(0)
+            return
+        if isinstance(self.screen, QuitConfirmScreen):
+            return
+        what = ", ".join(self._run_names)
+        self.push_screen(
+            QuitConfirmScreen(f"A load run of {what} is active. Stop it and quit?"),
+            callback=self._quit_answered,
+        )
+
+    def _quit_answered(self, yes: bool | None) -> None:
+        if not yes:
+            return
+        self._say("stopping the run and its workers…")
+        # A worker, so the UI keeps drawing while the engine reaps its processes.
+        self.run_worker(self._stop_then_exit(), group="quit", exclusive=True)
+
+    async def _stop_then_exit(self) -> None:
+        await self.stop_and_wait()
+        self.exit(0)
+
+    async def stop_and_wait(self, timeout: float = STOP_WAIT) -> bool:
+        """Stop the owned run and any follower; True when the engine thread ended in time."""
+        self._follow_stop.set()
+        if self.run_active:
+            self._request_stop()
+        done = await asyncio.to_thread(self._run_done.wait, timeout)
+        await asyncio.to_thread(self._follow_done.wait, 2.0)
+        return done
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The workers catch their own errors; this is the net for a bug in the app's code.
+        if event.state == WorkerState.ERROR:
+            self._say(f"{event.worker.name} failed: {event.worker.error}", severity="error")
+
+    def on_unmount(self) -> None:
+        # However the app ends (quit, ctrl+c, a test leaving run_test), no run keeps going,
+        # no worker process and no demo target is left behind.
+        self._follow_stop.set()
+        if self.run_active:
+            self._request_stop()
+            self._run_done.wait(STOP_WAIT)
+        self.stop_demo_target()
+        if self._gc_before is not None:
+            gc.set_threshold(*self._gc_before)
+            gc.unfreeze()

@@ -1,0 +1,62 @@
+"""Messages the app's workers post to the app: the run's lifecycle, from any thread.
+
+Workers never touch widgets; they post these and the app's handlers update the panes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from ccplate_tui.load.live import LiveView
+from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_registry import RunEnded
+
+
+@dataclass
+class LoadViewUpdated(Message):
+    """One interval of the run (owned or followed), ready to render."""
+
+    view: LiveView
+
+    def can_replace(self, message: Message) -> bool:
+        # A newer view waiting in the queue makes this one stale: under load only the newest
+        # unprocessed view is rendered.
+        return isinstance(message, LoadViewUpdated)
+
+
+@dataclass
+class RunStarted(Message):
+    """The engine's workers are up and the run has begun."""
+
+    names: tuple[str, ...]
+
+
+@dataclass
+class RunFinished(Message):
+    """The run this process owns ended (as planned, stopped or aborted) with a result."""
+
+    result: RunResult
+
+
+@dataclass
+class RunFailed(Message):
+    """The run could not start or crashed; `text` is the readable reason."""
+
+    text: str
+
+
+@dataclass
+class FollowedRunEnded(Message):
+    """A run owned by another process, which this app was following, ended."""
+
+    ended: RunEnded
+
+
+@dataclass
+class DemoTargetChecked(Message):
+    """The demo-target check finished: `url` is set when this app started the target."""
+
+    url: str | None
+    error: str | None = None

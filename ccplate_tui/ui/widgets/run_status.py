@@ -1,0 +1,134 @@
+"""The run's vital signs: elapsed vs planned, stages, VUs, rates, drops and the generator's health.
+
+Every number comes straight from a LiveView field; this module only formats them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from textual.content import Content
+from textual.widgets import Static
+
+from ccplate_tui.config.model import ScenarioSpec
+from ccplate_tui.load.live import LiveView
+from ccplate_tui.load.snapshot import ScenarioProgress, WorkerHealth
+from ccplate_tui.load.units_format import go_duration, humanize_rate_percent
+
+BAR_WIDTH = 20
+SATURATION_WARNING = "the load generator, not the target, may be the bottleneck"
+
+
+def clock(seconds: float) -> str:
+    """`1m20s`, `20.5s`: Go's duration text at tenths of a second."""
+    return go_duration(round(max(seconds, 0.0), 1))
+
+
+def progress_bar(elapsed: float, planned: float, width: int = BAR_WIDTH) -> Content:
+    """`━━━━━━━━────  40%`: elapsed over planned, capped at 100% for the graceful stop."""
+    fraction = min(1.0, elapsed / planned) if planned > 0 else 0.0
+    filled = round(fraction * width)
+    return Content.from_markup(
+        "[$primary]$done[/][$text-muted]$left[/] $pct%",
+        done="━" * filled,
+        left="─" * (width - filled),
+        pct=f"{fraction * 100:3.0f}",
+    )
+
+
+def stage_text(progress: ScenarioProgress, spec: ScenarioSpec | None) -> str:
+    """`2/3` (stage of stages), or the scenario's state where it has no stages (or is not running)."""
+    if progress.state != "running" or progress.stage is None:
+        return progress.state
+    if spec is not None and spec.executor.stages:
+        return f"{progress.stage + 1}/{len(spec.executor.stages)}"
+    return str(progress.stage + 1)
+
+
+def health_text(health: WorkerHealth | None) -> Content:
+    """The generator's own CPU and loop lag, with a warning when it is saturated."""
+    if health is None:
+        return Content.from_markup("[dim]generator   no health data yet[/dim]")
+    line = Content.from_markup(
+        "[dim]generator[/dim]   CPU $cpu% · lag $lag ms · $workers proc$s",
+        cpu=f"{health.cpu_percent:.0f}",
+        lag=f"{health.loop_lag_ms:.0f}",
+        workers=str(health.workers),
+        s="" if health.workers == 1 else "s",
+    )
+    if not health.saturated:
+        return line
+    warning = Content.from_markup(
+        "[b $text-warning]⚠ saturated:[/] [$text-warning]$text[/]", text=SATURATION_WARNING
+    )
+    return Content("\n").join([line, warning])
+
+
+def status_text(
+    view: LiveView | None,
+    *,
+    state: str,
+    specs: Mapping[str, ScenarioSpec],
+) -> Content:
+    """The whole status block for one view (or the idle text before any view)."""
+    if view is None:
+        return Content.from_markup("[b]$state[/b]", state=state)
+    rate = view.total_error_rate
+    lines = [
+        Content.from_markup(
+            "[b]$state[/b]  $elapsed / $planned",
+            state=state,
+            elapsed=clock(view.elapsed),
+            planned=clock(view.planned),
+        ),
+        progress_bar(view.elapsed, view.planned),
+    ]
+    for p in view.progress:
+        lines.append(
+            Content.from_markup(
+                "[dim]stage[/dim]       $name $stage · $vus/$max VUs",
+                name=p.name,
+                stage=stage_text(p, specs.get(p.name)),
+                vus=str(p.active_vus),
+                max=str(p.max_vus),
+            )
+        )
+    lines += [
+        Content.from_markup("[dim]active VUs[/dim]  $vus", vus=str(view.active_vus)),
+        Content.from_markup("[dim]requests[/dim]    $rps/s", rps=f"{view.requests_per_s:.1f}"),
+        Content.from_markup(
+            "[dim]errors[/dim]      $eps/s · $rate of all",
+            eps=f"{view.errors_per_s:.1f}",
+            rate="-" if rate is None else humanize_rate_percent(rate),
+        ),
+        Content.from_markup(
+            "[dim]dropped[/dim]     $dropped iterations", dropped=str(view.dropped)
+        ),
+        health_text(view.health),
+    ]
+    lines += [Content.from_markup("[$text-warning]note: $note[/]", note=n) for n in view.notes[-2:]]
+    return Content("\n").join(lines)
+
+
+class RunStatus(Static):
+    """Status block of the current (or last) run."""
+
+    DEFAULT_CSS = """
+    RunStatus {
+        height: auto;
+        border: round $border;
+        border-title-color: $text-accent;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Run"
+
+    def show(self, view: LiveView | None, *, state: str, specs: Mapping[str, ScenarioSpec]) -> None:
+        self.update(status_text(view, state=state, specs=specs))
+
+    def show_idle(self, lines: Content) -> None:
+        """Before a run: what Start would run."""
+        self.update(lines)

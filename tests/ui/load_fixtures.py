@@ -1,0 +1,278 @@
+"""Deterministic LiveView sequences for the Load tab tests, plus a tiny App that hosts a LoadPane.
+
+The sequence is a scripted recording: each interval's samples come from fixed arithmetic (no
+clock, no randomness) and go through the engine's own code — `MetricSet`, `ThresholdEvaluator`,
+`build_live_view` — so the views are real LiveViews, identical on every machine, and the
+snapshot tests can pin their pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.widgets import Static, TabbedContent, TabPane
+
+from ccplate_tui.config.loader import parse_config
+from ccplate_tui.config.model import Config, ScenarioSpec
+from ccplate_tui.load.engine import RunUpdate, resolve_plan
+from ccplate_tui.load.executors import planned_duration, stage_at, vus_at
+from ccplate_tui.load.live import LiveView, build_live_view
+from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
+from ccplate_tui.load.thresholds import ThresholdEvaluator
+from ccplate_tui.ui.load_pane import LoadPane
+
+FIXTURE_TOML = """
+[target]
+base_url = "http://127.0.0.1:8787"
+
+[options]
+interval = "1s"
+
+[scenarios.auth_burst]
+description = "Ramp to 40 concurrent logins, hold 30s, ramp down"
+executor = "ramping-vus"
+startVUs = 0
+stages = [
+  { duration = "20s", target = 40 },
+  { duration = "30s", target = 40 },
+  { duration = "10s", target = 0 },
+]
+
+[scenarios.auth_burst.thresholds]
+http_req_duration = ["p(99)<200", "p(95)<150"]
+http_req_failed = ["rate<0.01"]
+checks = ["rate>0.99"]
+
+[[scenarios.auth_burst.requests]]
+name = "login"
+method = "POST"
+path = "/api/auth/login"
+
+[[scenarios.auth_burst.requests]]
+name = "me"
+method = "GET"
+path = "/api/users/me"
+
+[scenarios.browse]
+description = "Catalog reads at a fixed arrival rate"
+executor = "constant-arrival-rate"
+rate = 30
+timeUnit = "1s"
+duration = "45s"
+preAllocatedVUs = 10
+maxVUs = 20
+startTime = "10s"
+
+[[scenarios.browse.requests]]
+path = "/api/items"
+
+[scenarios.spike]
+description = "Arrival-rate spike and back"
+executor = "ramping-arrival-rate"
+startRate = 5
+timeUnit = "1s"
+preAllocatedVUs = 20
+maxVUs = 60
+stages = [
+  { duration = "10s", target = 50 },
+  { duration = "20s", target = 50 },
+  { duration = "10s", target = 5 },
+]
+
+[[scenarios.spike.requests]]
+path = "/api/items"
+
+[scenarios.schema_lock]
+description = "5 VUs share 50 schema applies"
+executor = "shared-iterations"
+vus = 5
+iterations = 50
+
+[[scenarios.schema_lock.requests]]
+method = "POST"
+path = "/api/schema-builder/apply"
+
+[scenarios.steady]
+description = "10 VUs for a minute"
+executor = "constant-vus"
+vus = 10
+duration = "1m"
+
+[[scenarios.steady.requests]]
+path = "/api/users/me"
+
+[suites.mixed]
+description = "steady and browse together"
+scenarios = ["steady", "browse"]
+
+[suites.mixed.thresholds]
+http_req_duration = ["p(99)<300"]
+"""
+
+RUN_NAMES = ("auth_burst",)
+RUN_SECONDS = 60
+
+
+def fixture_config() -> Config:
+    return parse_config(FIXTURE_TOML, "fixture.toml")
+
+
+def _latency_ms(vus: int, second: int, index: int) -> float:
+    # The body spreads over 0.6..1.2x a base that grows with the VUs (and wobbles a little from
+    # second to second); one request in 50 is a 2.2x tail, so p95 stays under 150 ms while p99
+    # crosses 200 ms at the plateau.
+    base = 20.0 + 2.0 * vus + 3.0 * ((second * 7) % 5)
+    if index % 50 == 49:
+        return base * 2.2
+    return base * (0.6 + 0.6 * ((index * 37) % 100) / 100.0)
+
+
+def _interval_metrics(spec: ScenarioSpec, second: int) -> tuple[MetricSet, int]:
+    metrics = MetricSet()
+    vus = vus_at(spec.executor, second + 0.5)
+    count = vus * 8
+    for index in range(count):
+        name = "login" if index % 2 == 0 else "me"
+        # From 30 s on, one login in 20 answers 500: the error rate climbs past 1%.
+        failed = name == "login" and second >= 30 and index % 40 == 0
+        status = "500" if failed else "200"
+        tags = (
+            ("expected_response", "false" if failed else "true"),
+            ("method", "POST" if name == "login" else "GET"),
+            ("name", name),
+            ("scenario", spec.name),
+            ("status", status),
+        )
+        metrics.sink("http_reqs", tags).value += 1  # type: ignore[union-attr]
+        metrics.sink("http_req_duration", tags).add(_latency_ms(vus, second, index))  # type: ignore[union-attr]
+        metrics.sink("http_req_failed", tags).add(failed)  # type: ignore[union-attr]
+    if count:
+        metrics.sink("iterations", (("scenario", spec.name),)).value += count // 2  # type: ignore[union-attr]
+    return metrics, vus
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A scripted run: one LiveView per second and the RunResult it ends with."""
+
+    config: Config
+    names: tuple[str, ...]
+    views: tuple[LiveView, ...]
+    result: RunResult
+
+
+@functools.cache
+def record_run(seconds: int = RUN_SECONDS) -> Recording:
+    """Replay `seconds` one-second intervals of `auth_burst` through the engine's LiveView code.
+
+    Cached: the engine's histogram binning takes a few seconds for the whole sequence.
+    """
+    config = fixture_config()
+    plan = resolve_plan(config, RUN_NAMES)
+    spec = plan.scenarios[0]
+    evaluator = ThresholdEvaluator(plan.thresholds)
+    totals = MetricSet()
+    views: list[LiveView] = []
+    iterations = 0
+    results = []
+    progress: tuple[ScenarioProgress, ...] = ()
+    planned = planned_duration(spec.executor)
+    for second in range(seconds):
+        metrics, vus = _interval_metrics(spec, second)
+        iterations += sum(int(s.value) for (m, _), s in metrics.series.items() if m == "iterations")  # type: ignore[union-attr]
+        end = float(second + 1)
+        done = end >= planned
+        progress = (
+            ScenarioProgress(
+                name=spec.name,
+                state="done" if done else "running",
+                elapsed=end,
+                planned=planned,
+                active_vus=0 if done else vus,
+                max_vus=40,
+                iterations=iterations,
+                interrupted=0,
+                dropped=0,
+                stage=None if done else stage_at(spec.executor.stages, end - 0.5),
+            ),
+        )
+        health = WorkerHealth(workers=2, cpu_percent=30.0 + vus * 1.6, loop_lag_ms=2.0 + vus / 10)
+        snapshot = IntervalSnapshot(second, end - 1.0, end, metrics, progress, health)
+        totals.accumulate(metrics)
+        evaluator.observe(snapshot)
+        results = evaluator.evaluate(totals, end)
+        views.append(build_live_view(RunUpdate(snapshot, totals, results, end), plan.scenarios))
+    result = RunResult(
+        config=config,
+        scenario_names=tuple(s.name for s in plan.scenarios),
+        totals=totals,
+        duration=float(seconds),
+        thresholds=results,
+        progress=progress,
+        started_at=1_750_000_000.0,
+    )
+    return Recording(config, RUN_NAMES, tuple(views), result)
+
+
+class LoadPaneApp(App[None]):
+    """Hosts one LoadPane and records every message the pane posts up to the app."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        super().__init__()
+        self.config = config or fixture_config()
+        self.posted: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield LoadPane(self.config)
+
+    @property
+    def pane(self) -> LoadPane:
+        return self.query_one(LoadPane)
+
+    def on_load_pane_start_requested(self, message: LoadPane.StartRequested) -> None:
+        self.posted.append(message)
+
+    def on_load_pane_stop_requested(self, message: LoadPane.StopRequested) -> None:
+        self.posted.append(message)
+
+    def on_load_pane_save_summary_requested(self, message: LoadPane.SaveSummaryRequested) -> None:
+        self.posted.append(message)
+
+
+class TabbedLoadPaneApp(App[None]):
+    """The pane on the second tab of a TabbedContent, as the dashboard hosts it."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        super().__init__()
+        self.config = config or fixture_config()
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="other-tab"):
+            with TabPane("Other", id="other-tab"):
+                yield Static("another tab")
+            with TabPane("Load", id="load-tab"):
+                yield LoadPane(self.config)
+
+    @property
+    def pane(self) -> LoadPane:
+        return self.query_one(LoadPane)
+
+
+def pane_messages(into: list[Message]) -> Callable[[Message], None]:
+    """A `message_hook` that keeps the LoadPane's own messages, once each (the hook sees a
+    bubbling message at every node it passes)."""
+
+    def hook(message: Message) -> None:
+        if isinstance(
+            message,
+            LoadPane.StartRequested | LoadPane.StopRequested | LoadPane.SaveSummaryRequested,
+        ) and not any(seen is message for seen in into):
+            into.append(message)
+
+    return hook

@@ -1,0 +1,93 @@
+"""A run another process owns is shown, not duplicated: the app attaches as a viewer.
+
+The other process is real: a Python child that claims the state folder's run through the
+registry and publishes recorded LiveViews, as a second dashboard (or a browser tab) would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ccplate_tui.load.run_registry import RunRegistry
+from ccplate_tui.ui.load_pane import LoadPane
+from ccplate_tui.ui.messages import (
+    FollowedRunEnded,
+    LoadViewUpdated,
+    RunFinished,
+    RunStarted,
+)
+from tests.ui.app_fixtures import SIZE, MessageLog, demo_target, make_app, wait_for, write_config
+
+__all__ = ["demo_target"]
+
+REPO = Path(__file__).resolve().parents[2]
+OWNER = """
+import sys
+from ccplate_tui.load.run_registry import RunRegistry
+from tests.ui.load_fixtures import record_run
+
+views = record_run(6).views
+claim = RunRegistry(sys.argv[1]).claim(("auth_burst",), "other-terminal")
+for view in views[:3]:
+    claim.publish(view)
+print("claimed", flush=True)
+sys.stdin.readline()  # the test says when to finish
+for view in views[3:]:
+    claim.publish(view)
+claim.finish("SUMMARY OF THE OTHER RUN", True)
+claim.release()
+print("done", flush=True)
+"""
+
+
+async def test_a_run_owned_elsewhere_is_followed_not_duplicated(
+    demo_target: str, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, demo_target)
+    state = tmp_path / "state"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(state)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None and owner.stdin is not None
+        assert owner.stdout.readline().strip() == "claimed"
+        app = make_app(config, state_dir=state)
+        log = MessageLog()
+        async with app.run_test(size=SIZE, message_hook=log) as pilot:
+            load = app.query_one(LoadPane)
+            await wait_for(pilot, lambda: app.following is not None, what="the app to attach")
+            await wait_for(pilot, lambda: log.of(LoadViewUpdated), what="the followed views")
+            assert load.running and load.run_names == ("auth_burst",)
+            assert any("belongs to other-terminal" in n for n in log.notices())
+
+            # Starting here does not start a second generator, and stop is not ours to do.
+            app.start_run(("quick",))
+            await pilot.press("ctrl+x")
+            await pilot.pause()
+            assert not log.of(RunStarted) and not app.run_active
+            assert any("stop it there" in n for n in log.notices())
+
+            owner.stdin.write("\n")
+            owner.stdin.flush()
+            await wait_for(pilot, lambda: log.of(FollowedRunEnded), what="the followed run's end")
+            ended = log.of(FollowedRunEnded)[0].ended
+            assert ended.ok and ended.summary == "SUMMARY OF THE OTHER RUN"
+            await pilot.pause()
+            assert app.following is None and not load.running
+            assert load.summary_text == "SUMMARY OF THE OTHER RUN"
+            assert load.latest is not None and load.latest.elapsed == 6.0  # the last view
+
+            # The folder is free again: this app can run its own.
+            app.start_run(("quick",))
+            await wait_for(pilot, lambda: log.of(RunFinished), timeout=60, what="our own run")
+        assert RunRegistry(state).current() is None
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.wait(10)

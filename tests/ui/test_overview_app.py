@@ -1,0 +1,74 @@
+"""The Overview in the real dashboard: a real run against the demo target on loopback.
+
+The app owns the run and hands the Overview `evaluate_release(...)` of each view and of the
+result; these tests check what the Overview then shows, while running and at the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+
+from ccplate_tui.release.criteria import evaluate_release
+from ccplate_tui.ui.messages import LoadViewUpdated, RunFinished
+from ccplate_tui.ui.overview_pane import BigWord, CriterionRow, OverviewPane
+from tests.ui.app_fixtures import (
+    SIZE,
+    MessageLog,
+    demo_target,
+    make_app,
+    wait_for,
+    write_config,
+)
+
+__all__ = ["demo_target"]  # a fixture, imported for pytest
+
+
+def shown_values(pane: OverviewPane) -> dict[str, str]:
+    return {
+        row.criterion.name: str(list(row.query_children(Static))[2].render())
+        for row in pane.query(CriterionRow)
+    }
+
+
+async def test_a_finished_run_shows_its_verdict(demo_target: str, tmp_path: Path) -> None:
+    app = make_app(write_config(tmp_path, demo_target))
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        overview = app.query_one(OverviewPane)
+        assert overview.verdict == evaluate_release(None)
+        app.start_run(("quick",))
+        await wait_for(pilot, lambda: log.of(RunFinished), timeout=60, what="the run to finish")
+        await pilot.pause()
+        result = log.of(RunFinished)[0].result
+        expected = evaluate_release(result)
+        assert overview.verdict == expected
+        # No Sentry check and no checklist yet: never a go, and it says why.
+        assert not expected.go and overview.query_one(BigWord).word == "NO-GO"
+        assert "in progress" not in expected.headline
+        values = shown_values(overview)
+        assert values == {c.name: c.value for c in expected.criteria}
+        assert values["Response time"].startswith("p99 ")  # measured, not "no run yet"
+        assert values["Load thresholds"] == "2 of 2 pass"
+
+
+async def test_a_stopped_run_is_in_progress_then_no_go(demo_target: str, tmp_path: Path) -> None:
+    app = make_app(write_config(tmp_path, demo_target))
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        overview = app.query_one(OverviewPane)
+        app.start_run(("long",))
+        await wait_for(pilot, lambda: log.of(LoadViewUpdated), timeout=60, what="a first view")
+        await pilot.pause()
+        if not log.of(RunFinished):
+            assert overview.verdict.headline.startswith("Load run in progress")
+            headline = overview.query_one("#headline", Static)
+            assert str(headline.render()).startswith("Load run in progress")
+        app.stop_run()
+        await wait_for(pilot, lambda: log.of(RunFinished), timeout=40, what="the stopped run")
+        await pilot.pause()
+        assert log.of(RunFinished)[0].result.stopped == "interrupted"
+        assert not overview.verdict.go
+        assert any("interrupted before its planned end" in r for r in overview.verdict.reasons)
+        assert {c for c in overview.query_one("#verdict").classes if c.startswith("-")} == {"-fail"}
