@@ -127,11 +127,13 @@ async def drive(args: argparse.Namespace, config_path: Path, state: Path) -> dic
     LoadPane.refresh_plots = refresh_plots  # type: ignore[method-assign]
     views = 0
     finished = False
+    last_view: Any = None
 
     def hook(message: Any) -> None:
-        nonlocal views, finished
+        nonlocal views, finished, last_view
         if isinstance(message, LoadViewUpdated):
             views += 1
+            last_view = message.view
         elif isinstance(message, RunFinished):
             finished = True
 
@@ -234,6 +236,8 @@ async def drive(args: argparse.Namespace, config_path: Path, state: Path) -> dic
         "refresh_calls": len(probe.refreshes),
         "plot_builds_while_hidden": hidden_builds,
         "views_received": views,
+        "requests": last_view.total_requests if last_view else 0,
+        "engine_seconds": round(last_view.elapsed, 1) if last_view else 0.0,
         "run_seconds": run_seconds,
         "vus": args.vus,
         "workers": args.workers,
@@ -263,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         stop_target_process(proc)
 
     print(f"\nui_latency: {args.vus} VUs, no think time, {args.seconds}s against {url}")
-    print(f"terminal {SIZE[0]}x{SIZE[1]}, views received {results['views_received']}")
+    rate = results["requests"] / max(results["engine_seconds"], 0.1)
+    print(
+        f"terminal {SIZE[0]}x{SIZE[1]}, views received {results['views_received']}, "
+        f"engine: {results['requests']} requests in {results['engine_seconds']} s ({rate:.0f}/s)"
+    )
     for key, label in (
         ("key_to_handled", "key press -> handled (all)"),
         ("key_to_handled_to_overview", "  Load -> Overview"),

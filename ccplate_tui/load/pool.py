@@ -99,6 +99,10 @@ class WorkerPool:
         self.wall_start = time.time() + _START_DELAY
         for conn in self.conns:
             conn.send(("start", self.run_start))
+        if self._stop_sent:
+            # stop() came while the workers were starting: repeat it to all of them now.
+            self._stop_sent = False
+            self.stop()
 
     def stop(self) -> None:
         """Ask every worker to stop now; in-flight iterations are interrupted."""

@@ -126,8 +126,9 @@ class CcplateApp(App[int]):
         Binding("2", "show_tab('load-tab')", "Load", tooltip="Show the Load tab"),
         Binding("3", "show_tab('sentry-tab')", "Sentry", tooltip="Show the Sentry tab"),
         Binding("4", "show_tab('checklist-tab')", "Checklist", tooltip="Show the Checklist tab"),
-        Binding("ctrl+r", "start_selected", "Start", tooltip="Start the selected scenario"),
-        Binding("ctrl+x", "stop_run", "Stop", tooltip="Stop the active load run"),
+        # Start/stop from any tab; not in the footer, where the Load tab shows its own s / x.
+        Binding("ctrl+r", "start_selected", "Start", show=False, tooltip="Start the selected run"),
+        Binding("ctrl+x", "stop_run", "Stop", show=False, tooltip="Stop the active load run"),
         Binding("ctrl+s", "screenshot", "Screenshot", tooltip="Save an SVG screenshot"),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks during a run)", priority=True),
     ]
@@ -173,7 +174,9 @@ class CcplateApp(App[int]):
         self._load_run: LoadRun | None = None
         self._run_names: tuple[str, ...] = ()
         self._stop_requested = False
+        self._owns_run = False
         self._run_done = threading.Event()
+        """Clear while the engine thread runs; set once it has reaped everything."""
         self._run_done.set()
         self._follow_stop = threading.Event()
         self._follow_done = threading.Event()
@@ -318,8 +321,8 @@ class CcplateApp(App[int]):
 
     @property
     def run_active(self) -> bool:
-        """True while this app owns a run whose worker has not finished."""
-        return not self._run_done.is_set()
+        """True from starting a run until the app has handled its end (RunFinished/RunFailed)."""
+        return self._owns_run
 
     def action_start_selected(self) -> None:
         names = tuple(getattr(self.load_pane, "selected_names", ()) or ())
@@ -340,7 +343,8 @@ class CcplateApp(App[int]):
     def start_run(self, names: tuple[str, ...]) -> None:
         """Claim the state folder's run and start the engine, or follow the run that holds it."""
         names = tuple(names)
-        if self.run_active:
+        if self.run_active or not self._run_done.is_set():
+            # (The second: the last run's thread is in its final microseconds after reporting.)
             self._say(
                 f"a run of {', '.join(self._run_names)} is already active", severity="warning"
             )
@@ -372,6 +376,7 @@ class CcplateApp(App[int]):
         self._run_names = names
         self._stop_requested = False
         self._run_done.clear()
+        self._owns_run = True
         self.last_result = None
         self.load_pane.set_running(True, names)
         self._run_load(plan, claim)
@@ -402,13 +407,14 @@ class CcplateApp(App[int]):
     def _run_load(self, plan: RunPlan, claim: RunClaim) -> None:
         """The engine's coordinator: blocking `LoadRun.run()` in this thread, results as messages."""
         summary, ok = "", False
+        final: RunFinished | RunFailed | None = None
         try:
             self._target_checked.wait(STOP_WAIT + 10)  # a starting demo target gets ready first
             run = LoadRun(self.config, plan, workers=self.engine_workers)  # refuses remote targets
             base_url = self.config.target.base_url
             if not target_answers(base_url, timeout=2.0):
                 summary = target_down_message(base_url)
-                self.post_message(RunFailed(summary))
+                final = RunFailed(summary)
                 return
 
             def observe(update: object) -> None:
@@ -423,27 +429,30 @@ class CcplateApp(App[int]):
             with self._run_lock:
                 if self._stop_requested:
                     summary = "the run was stopped before it started"
-                    self.post_message(RunFailed(summary))
+                    final = RunFailed(summary)
                     return
                 self._load_run = run
             self.post_message(RunStarted(tuple(s.name for s in plan.scenarios)))
             result = run.run()
             summary = render_summary(result)
             ok = not result.thresholds_failed and result.stopped is None
-            self.post_message(RunFinished(result))
+            final = RunFinished(result)
         except _KNOWN_ERRORS as exc:
             summary = str(exc)
-            self.post_message(RunFailed(summary))
+            final = RunFailed(summary)
         except Exception as exc:  # the app must survive anything the engine raises
             summary = f"the run failed: {type(exc).__name__}: {exc}"
-            self.post_message(RunFailed(summary))
+            final = RunFailed(summary)
         finally:
+            # The folder is free before the app hears of the end: a next run can claim it.
             with contextlib.suppress(Exception):
                 claim.finish(summary, ok)
             with contextlib.suppress(Exception):
                 claim.release()
             with self._run_lock:
                 self._load_run = None
+            if final is not None:
+                self.post_message(final)
             self._run_done.set()
 
     def on_load_view_updated(self, message: LoadViewUpdated) -> None:
@@ -453,6 +462,7 @@ class CcplateApp(App[int]):
             self.overview_pane.show_verdict(evaluate_release(message.view))
 
     def on_run_finished(self, message: RunFinished) -> None:
+        self._owns_run = False
         self.last_result = message.result
         with self.batch_update():
             self.load_pane.set_running(False)
@@ -466,6 +476,7 @@ class CcplateApp(App[int]):
         )
 
     def on_run_failed(self, message: RunFailed) -> None:
+        self._owns_run = False
         self.load_pane.set_running(False)
         self.load_pane.show_error(message.text)
         self._say(message.text, title="load run failed", severity="error", timeout=10)
@@ -590,7 +601,7 @@ class CcplateApp(App[int]):
     async def stop_and_wait(self, timeout: float = STOP_WAIT) -> bool:
         """Stop the owned run and any follower; True when the engine thread ended in time."""
         self._follow_stop.set()
-        if self.run_active:
+        if not self._run_done.is_set():
             self._request_stop()
         done = await asyncio.to_thread(self._run_done.wait, timeout)
         await asyncio.to_thread(self._follow_done.wait, 2.0)
@@ -605,7 +616,7 @@ class CcplateApp(App[int]):
         # However the app ends (quit, ctrl+c, a test leaving run_test), no run keeps going,
         # no worker process and no demo target is left behind.
         self._follow_stop.set()
-        if self.run_active:
+        if not self._run_done.is_set():
             self._request_stop()
             self._run_done.wait(STOP_WAIT)
         self.stop_demo_target()

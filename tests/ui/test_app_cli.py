@@ -222,3 +222,12 @@ def test_in_a_real_terminal_run_opens_the_run_and_quit_asks_then_reaps_everythin
     assert code == 0
     assert "Traceback" not in _text(screen)
     assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_command_line_imports_textual_only_for_the_dashboard() -> None:
+    code = (
+        "import sys; from ccplate_tui.cli import build_parser; build_parser(); "
+        "print('textual' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr

@@ -114,7 +114,8 @@ async def test_an_unreachable_target_shows_an_error_and_the_app_keeps_working(
         text = log.of(RunFailed)[0].text
         assert text.startswith(f"nothing answers at {url}") and "Traceback" not in text
         assert app.query_one(LoadPane).error == text
-        assert not app.run_active and not log.of(RunStarted)
+        await wait_for(pilot, lambda: not app.run_active, what="the run worker to end")
+        assert not log.of(RunStarted)
         assert app.registry.current() is None
         # The app still answers keys and can try again.
         await pilot.press("1")
@@ -135,7 +136,7 @@ async def test_a_remote_target_is_refused_readably(tmp_path: Path) -> None:
         text = log.of(RunFailed)[0].text
         assert "refusing to send load to http://192.0.2.10:8080" in text
         assert app.query_one(LoadPane).error == text
-        assert not app.run_active
+        await wait_for(pilot, lambda: not app.run_active, what="the run worker to end")
 
 
 async def test_quitting_during_a_run_asks_and_leaves_no_worker_behind(
@@ -221,3 +222,16 @@ async def test_the_load_tab_key_and_the_app_binding_start_the_selected_scenario(
         await pilot.press("1", "ctrl+r")  # from any tab
         await wait_for(pilot, lambda: len(log.of(RunFinished)) == 2, timeout=60, what="run two")
         assert [m.names for m in log.of(RunStarted)] == [("quick",), ("quick",)]
+
+
+async def test_an_unusable_state_folder_is_a_readable_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "state"
+    not_a_folder.write_text("a file where the state folder should be")
+    app = make_app(write_config(tmp_path, f"http://127.0.0.1:{free_port()}"))
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        app.start_run(("quick",))
+        await wait_for(pilot, lambda: log.of(RunFailed), what="the failure")
+        text = log.of(RunFailed)[0].text
+        assert f"cannot use the state folder {not_a_folder}" in text
+        assert not app.run_active
