@@ -58,9 +58,7 @@ path = "/status/500"
     assert set(names) == {"fast", "broken"}
     assert names["broken"].error_rate == 1.0 and names["fast"].error_rate == 0.0
     busy = [v for v in views if v.interval_latency.count]
-    assert busy and all(
-        sum(b.count for b in v.histogram) == v.interval_latency.count for v in busy
-    )
+    assert busy and all(sum(b.count for b in v.histogram) == v.interval_latency.count for v in busy)
     assert any(v.requests_per_s > 0 and v.errors_per_s > 0 for v in busy)
     assert last.thresholds and last.thresholds[0].ok is False
     assert views[-1].progress[0].name == "mix"
