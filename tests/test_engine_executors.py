@@ -409,3 +409,49 @@ checks = { "sent by the lean client" = 'body contains "ccplate-tui"' }
     checks = result.totals.select("checks")
     assert isinstance(checks, Rate)
     assert checks.total == 6 and checks.passes == 6
+
+
+_LONG_ITERATIONS = """
+[scenarios.slow]
+executor = "constant-vus"
+vus = 2
+duration = "30s"
+gracefulStop = "10s"
+[[scenarios.slow.requests]]
+path = "/sleep/600"
+[scenarios.later]
+executor = "constant-vus"
+vus = 1
+duration = "5s"
+startTime = "20s"
+[[scenarios.later.requests]]
+path = "/ok"
+"""
+
+
+def _stop_after_first_interval(server, *, graceful: bool):
+    from ccplate_tui.config.loader import parse_config
+    from ccplate_tui.load.engine import LoadRun, resolve_plan
+
+    config = parse_config(_toml(server.url, _LONG_ITERATIONS), "stop.toml")
+    run = LoadRun(config, resolve_plan(config, []), workers=1)
+    run.observers.append(lambda update: run.stop(graceful=graceful))
+    return run.run()
+
+
+def test_a_graceful_stop_lets_running_iterations_finish(server) -> None:
+    result = _stop_after_first_interval(server, graceful=True)
+    slow = next(p for p in result.progress if p.name == "slow")
+    assert slow.interrupted == 0
+    assert slow.iterations >= 2  # the two iterations in flight when the stop came finished
+    assert result.stopped == "interrupted"
+    # Neither the 30 s duration nor the waiting scenario's startTime held the run up.
+    assert result.duration < 10
+    assert next(p for p in result.progress if p.name == "later").iterations == 0
+
+
+def test_an_abort_interrupts_running_iterations(server) -> None:
+    result = _stop_after_first_interval(server, graceful=False)
+    slow = next(p for p in result.progress if p.name == "slow")
+    assert slow.interrupted == 2
+    assert result.duration < 10

@@ -104,12 +104,13 @@ class LoadRun:
         self.stopped: str | None = None
         self._lock = threading.Lock()
 
-    def stop(self, reason: str = "interrupted") -> None:
-        """Stop the run now (thread-safe); in-flight iterations are interrupted."""
+    def stop(self, reason: str = "interrupted", *, graceful: bool = False) -> None:
+        """Stop the run (thread-safe): abort now, or with `graceful` let running iterations
+        finish within their gracefulStop (k6's stop); an abort may follow a graceful stop."""
         with self._lock:
             if self.stopped is None:
                 self.stopped = reason
-        self.pool.stop()
+        self.pool.stop(graceful=graceful)
 
     def run(self) -> RunResult:
         """Run to the end (or until stopped) and return the result; workers are always reaped."""

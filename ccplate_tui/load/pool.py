@@ -58,7 +58,7 @@ class WorkerPool:
         self.run_start: float | None = None
         self.wall_start: float | None = None
         self.failures: list[str] = []
-        self._stop_sent = False
+        self._stop_sent: str | None = None
 
     def start(self) -> None:
         """Spawn the workers, wait until each is ready, then start them at one shared instant."""
@@ -99,19 +99,22 @@ class WorkerPool:
         self.wall_start = time.time() + _START_DELAY
         for conn in self.conns:
             conn.send(("start", self.run_start))
-        if self._stop_sent:
+        if self._stop_sent is not None:
             # stop() came while the workers were starting: repeat it to all of them now.
-            self._stop_sent = False
-            self.stop()
+            graceful, self._stop_sent = self._stop_sent == "stop", None
+            self.stop(graceful=graceful)
 
-    def stop(self) -> None:
-        """Ask every worker to stop now; in-flight iterations are interrupted."""
-        if self._stop_sent:
+    def stop(self, *, graceful: bool = False) -> None:
+        """Abort every worker now (in-flight iterations are interrupted), or with `graceful`
+        start no new iteration and give running ones their gracefulStop. An abort may follow a
+        graceful stop."""
+        kind = "stop" if graceful else "abort"
+        if self._stop_sent == "abort" or self._stop_sent == kind:
             return
-        self._stop_sent = True
+        self._stop_sent = kind
         for conn in self.conns:
             with contextlib.suppress(OSError, ValueError):
-                conn.send(("stop",))
+                conn.send((kind,))
 
     def snapshots(self) -> Iterator[IntervalSnapshot]:
         """Merged snapshots, one per interval, until every worker is done."""

@@ -7,6 +7,7 @@ iteration at its planned time on a free VU, or drop it (never queue it) when non
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -159,7 +160,8 @@ class ScenarioRunner:
         spec = self.spec.executor
         begin = run_start + spec.start_time
         if begin > now():
-            await asyncio.sleep(begin - now())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.worker.wind_down.wait(), begin - now())
         if self.worker.stopping:
             self.state = "done"
             return
@@ -342,5 +344,8 @@ class ScenarioRunner:
                     f"{self.spec.name}: Insufficient VUs, reached {self.allocated} active VUs "
                     "and cannot initialize more"
                 )
+        if self.worker.stopping:
+            await self._finish(running, now() + spec.graceful_stop)
+            return
         await self._wait_until(end, [])
         await self._finish(running, end + spec.graceful_stop)

@@ -68,6 +68,8 @@ class Worker:
         self.index = plan.index
         self.count = plan.count
         self.stopping = False
+        self.wind_down = asyncio.Event()
+        """Set on stop or abort, so scenarios still waiting for their startTime give up at once."""
         self.session: aiohttp.ClientSession | None = None
         self.http2_clients: dict[str, object] = {}
         self.http1_pools: dict[tuple[str, int], Http1Pool] = {}
@@ -320,15 +322,28 @@ class Worker:
         try:
             while self.conn.poll():
                 message = self.conn.recv()
-                if message[0] in ("stop", "abort"):
+                if message[0] == "abort":
                     self._request_stop()
+                elif message[0] == "stop":
+                    self._request_graceful_stop()
         except (EOFError, OSError):
             self._request_stop()
 
     def _request_stop(self) -> None:
+        """Abort: interrupt every running iteration now."""
         self.stopping = True
+        self.wind_down.set()
         if self._stop_event is not None:
             self._stop_event.set()
+
+    def _request_graceful_stop(self) -> None:
+        """Stop: start no new iteration; running ones get their scenario's gracefulStop."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.wind_down.set()
+        longest = max((r.spec.executor.graceful_stop for r in self.runners), default=0.0)
+        asyncio.get_running_loop().call_later(longest, self._request_stop)
 
     async def run(self, run_start: float) -> None:
         """Run every scenario from `run_start` (a perf_counter value shared by all workers)."""

@@ -174,6 +174,7 @@ class CcplateApp(App[int]):
         self._load_run: LoadRun | None = None
         self._run_names: tuple[str, ...] = ()
         self._stop_requested = False
+        self._stop_aborts = False
         self._owns_run = False
         self._run_done = threading.Event()
         """Clear while the engine thread runs; set once it has reaped everything."""
@@ -337,6 +338,9 @@ class CcplateApp(App[int]):
     def on_load_pane_stop_requested(self, message: LoadPane.StopRequested) -> None:
         self.stop_run()
 
+    def on_load_pane_abort_requested(self, message: LoadPane.AbortRequested) -> None:
+        self.abort_run()
+
     def on_load_pane_save_summary_requested(self, message: LoadPane.SaveSummaryRequested) -> None:
         self.save_summary()
 
@@ -375,33 +379,43 @@ class CcplateApp(App[int]):
             self._say(note, severity="warning")
         self._run_names = names
         self._stop_requested = False
+        self._stop_aborts = False
         self._run_done.clear()
         self._owns_run = True
         self.last_result = None
         self.load_pane.set_running(True, names)
         self._run_load(plan, claim)
 
-    def stop_run(self) -> None:
-        """Stop the run this app owns; a followed run can only be stopped where it runs."""
+    def abort_run(self) -> None:
+        """Abort the run this app owns: running iterations are interrupted at once."""
+        self.stop_run(abort=True)
+
+    action_abort_run = abort_run
+
+    def stop_run(self, abort: bool = False) -> None:
+        """Stop the run this app owns (running iterations get their gracefulStop; `abort`
+        interrupts them); a followed run can only be stopped where it runs."""
         if self.following is not None and not self.run_active:
             self._tell_whose_run(self.following, stopping=True)
             return
         if not self.run_active:
             self._say("no run is active", severity="warning")
             return
-        self._request_stop()
-        self._say(f"stopping {', '.join(self._run_names)}")
+        self._request_stop(abort)
+        verb = "aborting" if abort else "stopping"
+        self._say(f"{verb} {', '.join(self._run_names)}")
 
     action_stop_run = stop_run
 
-    def _request_stop(self) -> None:
+    def _request_stop(self, abort: bool = False) -> None:
         with self._run_lock:
             self._stop_requested = True
+            self._stop_aborts = self._stop_aborts or abort
             run = self._load_run
         # Before the pool has spawned every worker a stop would miss the late ones; the
         # observer repeats it at the first interval instead.
         if run is not None and run.pool.run_start is not None:
-            run.stop()
+            run.stop(graceful=not self._stop_aborts)
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load-run")
     def _run_load(self, plan: RunPlan, claim: RunClaim) -> None:
@@ -422,7 +436,7 @@ class CcplateApp(App[int]):
                 with contextlib.suppress(OSError, RuntimeError):
                     claim.publish(view)  # followers are best effort; this run goes on
                 if self._stop_requested:
-                    run.stop()
+                    run.stop(graceful=not self._stop_aborts)
                 self.post_message(LoadViewUpdated(view))
 
             run.observers.append(observe)

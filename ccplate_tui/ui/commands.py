@@ -42,7 +42,14 @@ def dashboard_commands(app: CcplateApp) -> list[PaletteCommand]:
                 partial(app.start_run, (name,)),
             )
         )
-    commands.append(PaletteCommand("Stop the run", "stop the active load run", app.stop_run))
+    commands.append(
+        PaletteCommand(
+            "Stop the run", "no new iterations; running ones get their gracefulStop", app.stop_run
+        )
+    )
+    commands.append(
+        PaletteCommand("Abort the run", "interrupt running iterations now", app.abort_run)
+    )
     for tab_id, title in app.TAB_TITLES.items():
         commands.append(
             PaletteCommand(

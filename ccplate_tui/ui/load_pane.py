@@ -121,7 +121,8 @@ class LoadPane(Widget):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "start", "Start", tooltip="Start the highlighted scenario or suite"),
-        Binding("x", "stop", "Stop", tooltip="Stop the running load test"),
+        Binding("x", "stop", "Stop", tooltip="Stop: no new iterations, running ones may finish"),
+        Binding("a", "abort", "Abort", tooltip="Abort: interrupt running iterations now"),
         Binding("ctrl+e", "save_summary", "Save summary", tooltip="Save the end-of-run summary"),
         Binding("v", "toggle_view", "Plots/summary", tooltip="Switch between plots and summary"),
     ]
@@ -135,6 +136,9 @@ class LoadPane(Widget):
 
     class StopRequested(Message):
         """The user asked to stop the running test."""
+
+    class AbortRequested(Message):
+        """The user asked to abort the running test (interrupt iterations now)."""
 
     class SaveSummaryRequested(Message):
         """The user asked to save the end-of-run summary (the app writes the file)."""
@@ -424,6 +428,8 @@ class LoadPane(Widget):
             return None if self.running or not self.is_mounted or not self.selected_names else True
         if action == "stop":
             return True if self.running and not self.stopping else None
+        if action == "abort":
+            return True if self.running else None
         if action == "save_summary":
             return True if self.result is not None else None
         if action == "toggle_view":
@@ -443,6 +449,14 @@ class LoadPane(Widget):
         self._refresh_status()
         self.refresh_bindings()
         self.post_message(self.StopRequested())
+
+    def action_abort(self) -> None:
+        if not self.running:
+            return
+        self.stopping = True
+        self._refresh_status()
+        self.refresh_bindings()
+        self.post_message(self.AbortRequested())
 
     def action_save_summary(self) -> None:
         if self.result is not None:

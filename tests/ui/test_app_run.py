@@ -182,6 +182,30 @@ async def test_stop_binding_stops_the_run(demo_target: str, tmp_path: Path) -> N
         assert app.query_one(LoadPane).result is not None
 
 
+@pytest.mark.parametrize(("key", "message"), [("x", "StopRequested"), ("a", "AbortRequested")])
+async def test_the_load_tab_stops_or_aborts_the_run(
+    demo_target: str, tmp_path: Path, key: str, message: str
+) -> None:
+    app = make_app(write_config(tmp_path, demo_target))
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        await pilot.press("2")  # the Load tab focuses its scenario list, so its keys work
+        app.start_run(("long",))
+        await wait_for(pilot, lambda: log.of(LoadViewUpdated), timeout=60, what="a first view")
+        await pilot.press(key)
+        await wait_for(pilot, lambda: log.of(RunFinished), timeout=40, what="the stopped run")
+        # The hook sees a message once per node it bubbles through: count each once.
+        posted = {
+            id(m): type(m).__name__
+            for m in log.messages
+            if isinstance(m, LoadPane.StopRequested | LoadPane.AbortRequested)
+        }
+        assert sorted(set(posted.values())) == [message]
+        result = log.of(RunFinished)[0].result
+        assert result.stopped == "interrupted"
+        assert result.duration < 30  # far less than the planned 60 s
+
+
 async def test_the_run_option_opens_the_load_tab_with_the_run_started(
     demo_target: str, tmp_path: Path
 ) -> None:
