@@ -455,3 +455,25 @@ def test_an_abort_interrupts_running_iterations(server) -> None:
     slow = next(p for p in result.progress if p.name == "slow")
     assert slow.interrupted == 2
     assert result.duration < 10
+
+
+def test_head_requests_go_through_the_aiohttp_session(server) -> None:
+    result = run_toml(
+        _toml(
+            server.url,
+            """
+[scenarios.head]
+executor = "per-vu-iterations"
+iterations = 3
+[[scenarios.head.requests]]
+method = "HEAD"
+path = "/ok"
+checks = { "answered" = "status == 200", "no body" = 'not body contains "ok"' }
+""",
+        )
+    )
+    checks = result.totals.select("checks")
+    assert isinstance(checks, Rate) and checks.total == 6 and checks.passes == 6
+    assert result.totals.tag_values("http_reqs", "method") == ["HEAD"]
+    received = result.totals.select("data_received")
+    assert isinstance(received, Counter) and received.value > 0

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 import aiohttp
 
 from ccplate_tui.config.model import ScenarioSpec, TargetSpec
-from ccplate_tui.load.http1 import Http1Pool
+from ccplate_tui.load.http1 import Http1Pool, Http1Response
 from ccplate_tui.load.recorder import IntervalRecorder
 from ccplate_tui.load.requests import CompiledRequest, compile_request
 from ccplate_tui.load.scenario_runner import ScenarioRunner
@@ -126,66 +126,25 @@ class Worker:
     ) -> None:
         """Send one request and record it; transport failures are recorded, never raised."""
         if request.http1:
-            await self._send_http1(request, vu, iteration, intended)
-            return
-        url, headers, body = request.build(vu, iteration)
-        client = self.http2_clients.get(request.scenario)
-        if client is not None:
-            await self._send_httpx(client, request, url, headers, body, intended)
-            return
-        assert self.session is not None
-        status = 0
-        error = None
-        received = 0
-        payload = b""
-        resp_headers: object = {}
+            exchange = self._pool_for(request).request(
+                request.wire_bytes(vu, iteration), request.timeout.total or 60.0
+            )
+        else:
+            url, headers, body = request.build(vu, iteration)
+            client = self.http2_clients.get(request.scenario)
+            if client is not None:
+                exchange = self._via_httpx(client, request, url, headers, body)
+            else:
+                exchange = self._via_aiohttp(request, url, headers, body)
         started = now()
-        waited = started
         try:
-            async with self.session.request(
-                request.method, url, headers=headers, data=body, timeout=request.timeout
-            ) as resp:
-                waited = now()
-                payload = await resp.read()
-                status = resp.status
-                resp_headers = resp.headers
-                received = len(payload) + sum(len(k) + len(v) + 4 for k, v in resp.raw_headers) + 17
+            response = await exchange
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            ended = now()
             error = classify_error(exc)
-        ended = now()
-        self._record(
-            request,
-            status,
-            error,
-            started,
-            waited,
-            ended,
-            intended,
-            received,
-            payload,
-            resp_headers,
-        )
-
-    async def _send_http1(
-        self, request: CompiledRequest, vu: int, iteration: int, intended: float | None
-    ) -> None:
-        pool = self.http1_pools.get((request.host, request.port))
-        if pool is None:
-            pool = self.http1_pools[(request.host, request.port)] = Http1Pool(
-                request.host, request.port, now
-            )
-        wire = request.wire_bytes(vu, iteration)
-        started = now()
-        try:
-            response = await pool.request(wire, request.timeout.total or 60.0)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._record(
-                request, 0, classify_error(exc), started, now(), now(), intended, 0, b"", {}
-            )
+            self._record(request, 0, error, started, ended, ended, intended, 0, b"", {})
             return
         self._record(
             request,
@@ -200,54 +159,48 @@ class Worker:
             response.headers,
         )
 
-    async def _send_httpx(self, client, request, url, headers, body, intended) -> None:
+    def _pool_for(self, request: CompiledRequest) -> Http1Pool:
+        key = (request.host, request.port)
+        pool = self.http1_pools.get(key)
+        if pool is None:
+            pool = self.http1_pools[key] = Http1Pool(request.host, request.port, now)
+        return pool
+
+    async def _via_aiohttp(
+        self, request: CompiledRequest, url: str, headers: dict[str, str], body: bytes | None
+    ) -> Http1Response:
+        """TLS targets and HEAD requests: the worker's one aiohttp session."""
+        assert self.session is not None
+        async with self.session.request(
+            request.method, url, headers=headers, data=body, timeout=request.timeout
+        ) as resp:
+            headers_at = now()
+            payload = await resp.read()
+            head = sum(len(k) + len(v) + 4 for k, v in resp.raw_headers) + 17
+            return Http1Response(
+                resp.status, dict(resp.headers), payload, headers_at, len(payload) + head
+            )
+
+    async def _via_httpx(self, client, request, url, headers, body) -> Http1Response:  # type: ignore[no-untyped-def]
+        """Scenarios with `http2 = true`; httpx errors become the exceptions classify_error knows."""
         import httpx
 
-        status = 0
-        error = None
-        received = 0
-        payload = b""
-        resp_headers: object = {}
-        started = now()
-        waited = started
         try:
             async with client.stream(
-                request.method,
-                url,
-                headers=headers,
-                content=body,
-                timeout=request.timeout.total,
+                request.method, url, headers=headers, content=body, timeout=request.timeout.total
             ) as resp:
-                waited = now()
+                headers_at = now()
                 payload = await resp.aread()
-                status = resp.status_code
-                resp_headers = resp.headers
-                received = len(payload) + sum(len(k) + len(v) + 4 for k, v in resp.headers.raw)
-        except asyncio.CancelledError:
-            raise
+                head = sum(len(k) + len(v) + 4 for k, v in resp.headers.raw)
+                return Http1Response(
+                    resp.status_code, dict(resp.headers), payload, headers_at, len(payload) + head
+                )
         except httpx.TimeoutException:
-            error = ("request timeout", "1050")
+            raise TimeoutError("request timeout") from None
         except httpx.ConnectError as exc:
-            error = (
-                classify_error(exc.__cause__ or exc)
-                if exc.__cause__
-                else ("dial: connection refused", "1212")
-            )
-        except Exception as exc:
-            error = classify_error(exc.__cause__ or exc)
-        ended = now()
-        self._record(
-            request,
-            status,
-            error,
-            started,
-            waited,
-            ended,
-            intended,
-            received,
-            payload,
-            resp_headers,
-        )
+            raise (exc.__cause__ or ConnectionRefusedError("connection refused")) from None
+        except httpx.HTTPError as exc:
+            raise (exc.__cause__ or exc) from None
 
     def _record(
         self, request, status, error, started, waited, ended, intended, received, payload, headers
