@@ -75,6 +75,23 @@ def theme_rgb(plot: PlotextPlot, variable: str) -> RGB:
     return Color.parse(value).rgb
 
 
+def plot_lines(
+    plot: PlotextPlot, shown: Sequence[PlotPoint], lines: Sequence[tuple[str, str, str]]
+) -> None:
+    """One line per (PlotPoint field, theme colour variable, label) over elapsed seconds."""
+    if not shown:
+        return
+    xs = [p.elapsed for p in shown]
+    for field, colour, label in lines:
+        plot.plt.plot(
+            xs,
+            [getattr(p, field) for p in shown],
+            marker=MARKER,
+            color=theme_rgb(plot, colour),
+            label=label,
+        )
+
+
 def x_range(points: Sequence[PlotPoint], planned: float) -> tuple[float, float]:
     """The run so far and what is planned: from the first kept point (or 0) to the later end."""
     start = 0.0 if not points or points[0].elapsed <= 1.0 else points[0].elapsed
@@ -128,29 +145,11 @@ class LatencyPlot(PlotextPlot):
                 plt.vline(mark, muted)
         for value in thresholds:
             plt.hline(value, theme_rgb(self, "error"))
-        if shown:
-            xs = [p.elapsed for p in shown]
-            plt.plot(
-                xs,
-                [p.p50 for p in shown],
-                marker=MARKER,
-                color=theme_rgb(self, "success"),
-                label="p50",
-            )
-            plt.plot(
-                xs,
-                [p.p95 for p in shown],
-                marker=MARKER,
-                color=theme_rgb(self, "warning"),
-                label="p95",
-            )
-            plt.plot(
-                xs,
-                [p.p99 for p in shown],
-                marker=MARKER,
-                color=theme_rgb(self, "primary"),
-                label="p99",
-            )
+        plot_lines(
+            self,
+            shown,
+            [("p50", "success", "p50"), ("p95", "warning", "p95"), ("p99", "primary", "p99")],
+        )
         self.plotted_points = len(shown)
         self.draws += 1
         self.refresh()

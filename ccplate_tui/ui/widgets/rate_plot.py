@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
-from ccplate_tui.ui.widgets.latency_plot import MARKER, PlotPoint, downsample, theme_rgb, x_range
+from ccplate_tui.ui.widgets.latency_plot import (
+    PlotPoint,
+    downsample,
+    plot_lines,
+    theme_rgb,
+    x_range,
+)
 
 
 class RatePlot(PlotextPlot):
@@ -40,22 +46,11 @@ class RatePlot(PlotextPlot):
         for mark in stage_marks:
             if left < mark < right:
                 plt.vline(mark, muted)
-        if shown:
-            xs = [p.elapsed for p in shown]
-            plt.plot(
-                xs,
-                [p.requests_per_s for p in shown],
-                marker=MARKER,
-                color=theme_rgb(self, "primary"),
-                label="req/s",
-            )
-            plt.plot(
-                xs,
-                [p.errors_per_s for p in shown],
-                marker=MARKER,
-                color=theme_rgb(self, "error"),
-                label="errors/s",
-            )
+        plot_lines(
+            self,
+            shown,
+            [("requests_per_s", "primary", "req/s"), ("errors_per_s", "error", "errors/s")],
+        )
         self.plotted_points = len(shown)
         self.draws += 1
         self.refresh()
