@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import socket
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from ccplate_tui.load.engine import LoadRun, RunUpdate, UnknownScenario, resolve
 from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.progress import describe_scenarios, progress_lines
+from ccplate_tui.load.reachability import connect_error
 from ccplate_tui.load.safety import RemoteTargetRefused, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
@@ -163,8 +164,6 @@ def run_command(args: argparse.Namespace) -> int:
             return _usage_error(f"--interval: {exc}")
         if interval < 0.25:
             return _usage_error(f"--interval must be at least 250ms, got {args.interval}")
-        from dataclasses import replace
-
         config = replace(config, options=replace(config.options, interval=interval))
     try:
         plan = resolve_plan(config, args.scenarios)
@@ -209,16 +208,13 @@ def _start_demo_target(base_url: str, faults: str):
 
 def _warn_if_nothing_listens(base_url: str) -> None:
     """A hint before the run when the target refuses connections (the run still goes ahead)."""
-    parts = urlsplit(base_url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1.0):
-            return
-    except OSError as exc:
-        hint = ""
-        if is_loopback_url(base_url):
-            hint = " (start the demo target with `ccplate-tui target`, or add --start-target)"
-        print(f"WARN nothing answers at {base_url}: {exc.strerror or exc}{hint}", file=sys.stderr)
+    exc = connect_error(base_url, timeout=1.0)
+    if exc is None:
+        return
+    hint = ""
+    if is_loopback_url(base_url):
+        hint = " (start the demo target with `ccplate-tui target`, or add --start-target)"
+    print(f"WARN nothing answers at {base_url}: {exc.strerror or exc}{hint}", file=sys.stderr)
 
 
 def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[Path]) -> int:

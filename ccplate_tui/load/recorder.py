@@ -6,7 +6,7 @@ tags are attached once per interval, so no tag dict is built per request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ccplate_tui.load.metrics import Counter, Gauge, MetricSet, Rate, Tags, Trend
 from ccplate_tui.load.requests import CompiledRequest
@@ -32,11 +32,8 @@ class ScenarioTally:
 
     tags: Tags
     iterations: int = 0
-    duration: Trend | None = None
+    duration: Trend = field(default_factory=Trend)
     dropped: int = 0
-
-    def __post_init__(self) -> None:
-        self.duration = Trend()
 
 
 class IntervalRecorder:
@@ -117,7 +114,7 @@ class IntervalRecorder:
         for tally in self.scenarios.values():
             if tally.iterations:
                 series[("iterations", tally.tags)] = Counter(tally.iterations)
-                series[("iteration_duration", tally.tags)] = tally.duration  # type: ignore[assignment]
+                series[("iteration_duration", tally.tags)] = tally.duration
             if tally.dropped:
                 series[("dropped_iterations", tally.tags)] = Counter(tally.dropped)
         for (scenario, group), trend in self.groups.items():

@@ -95,7 +95,6 @@ class ScenarioRunner:
     async def iteration(self, vu: int, number: int, intended: float | None) -> None:
         """Run the requests of one iteration; a cancellation mid-way counts as interrupted."""
         worker = self.worker
-        tally = worker.recorder.scenario(self.spec.name, self.tags)
         started = now()
         group: str | None = None
         group_started = started
@@ -117,9 +116,10 @@ class ScenarioRunner:
         except asyncio.CancelledError:
             self.interrupted += 1
             raise
+        # Fetched at the end: the recorder starts a new tally each interval.
         tally = worker.recorder.scenario(self.spec.name, self.tags)
         tally.iterations += 1
-        tally.duration.add((now() - started) * 1000.0)  # type: ignore[union-attr]
+        tally.duration.add((now() - started) * 1000.0)
         self.iterations += 1
 
     async def _looping_vu(self, vu: int, keep_going: Callable[[int], bool]) -> None:

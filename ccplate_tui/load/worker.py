@@ -330,9 +330,7 @@ class Worker:
             cpu_now, wall_now = time.process_time(), now()
             cpu = 100.0 * (cpu_now - cpu_mark) / max(wall_now - wall_mark, 1e-6)
             cpu_mark, wall_mark = cpu_now, wall_now
-            self._flush(
-                number, run_start + number * interval - run_start, end_time - run_start, cpu
-            )
+            self._flush(number, number * interval, end_time - run_start, cpu)
             number += 1
             if finished:
                 break

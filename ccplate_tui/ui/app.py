@@ -12,7 +12,6 @@ import gc
 import json
 import multiprocessing.resource_tracker
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -31,6 +30,7 @@ from ccplate_tui.config.model import Config, TargetSpec
 from ccplate_tui.load.engine import LoadRun, RunPlan, UnknownScenario, resolve_plan
 from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.pool import WorkerFailure
+from ccplate_tui.load.reachability import connect_error
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.run_registry import (
     RegistryError,
@@ -73,13 +73,7 @@ _KNOWN_ERRORS = (UnknownScenario, RemoteTargetRefused, WorkerFailure, ConfigErro
 
 def target_answers(base_url: str, timeout: float = PROBE_TIMEOUT) -> bool:
     """True when something accepts a TCP connection at the URL's host and port."""
-    parts = urlsplit(base_url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return connect_error(base_url, timeout) is None
 
 
 def is_default_target(base_url: str) -> bool:
