@@ -20,11 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_dashboard_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ccplate_tui.headless import add_run_parser
+    from ccplate_tui.sentry.command import add_sentry_parser
     from ccplate_tui.target.command import add_target_parser
     from ccplate_tui.ui.serve import add_serve_parser
 
     add_run_parser(subparsers)
     add_target_parser(subparsers)
+    add_sentry_parser(subparsers)
     add_serve_parser(subparsers)
     return parser
 

@@ -245,6 +245,34 @@ def test_sentry_capture_fail_and_pass() -> None:
 
 
 @pytest.mark.parametrize(
+    ("capture", "status", "value", "reason"),
+    [
+        (
+            SentryCapture(True, "", "problem", "upgrade to @sentry/nextjs 11.8.0"),
+            "fail",
+            "app not wired",
+            "Sentry is not active in the app: upgrade to @sentry/nextjs 11.8.0",
+        ),
+        (
+            SentryCapture(True, "", "unknown"),
+            "unknown",
+            "app not checked",
+            "Sentry compatibility with the app not checked (ccplate-tui sentry check)",
+        ),
+        (SentryCapture(True, "", "ok"), "pass", "test error received", None),
+    ],
+)
+def test_error_tracking_needs_the_app_wired_not_only_a_working_dsn(
+    capture: SentryCapture, status: str, value: str, reason: str | None
+) -> None:
+    verdict = evaluate_release(run_result(HEALTHY), sentry=capture, checklist=CHECKLIST_DONE)
+    tracking = by_name(verdict)["Error tracking"]
+    assert (tracking.status, tracking.value) == (status, value)
+    assert verdict.reasons == ((reason,) if reason else ())
+    assert verdict.go is (reason is None)
+
+
+@pytest.mark.parametrize(
     ("progress", "status", "value"),
     [
         (ChecklistProgress(0, 21), "fail", "0 of 21 steps"),

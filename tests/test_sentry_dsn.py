@@ -38,6 +38,8 @@ def test_the_key_never_shows_whole() -> None:
     masked = mask_dsns(line)
     assert KEY not in masked and "01…ef@o1.ingest.sentry.io/4509" in masked
     assert "http://***@h/1" in masked
+    assert mask_dsns(masked) == masked, "masking twice changes nothing"
+    assert mask_dsns("e.g. https://<key>@<host>/42") == "e.g. https://<key>@<host>/42"
 
 
 @pytest.mark.parametrize(

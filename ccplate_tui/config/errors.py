@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from ccplate_tui.sentry.dsn import mask_dsns
+
 KeyPath = tuple[str | int, ...]
 
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -29,7 +31,8 @@ class ConfigError(Exception):
         self.line = line
         self.column = column
         self.key_path = key_path
-        self.pointer = pointer
+        # The pointer quotes a source line, which may hold a DSN with its key.
+        self.pointer = mask_dsns(pointer) if pointer else pointer
 
     def __str__(self) -> str:
         location = self.file

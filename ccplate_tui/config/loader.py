@@ -29,6 +29,7 @@ from ccplate_tui.config.model import (
     RawBody,
     RequestSpec,
     ScenarioSpec,
+    SentrySpec,
     Stage,
     StatusSet,
     SuiteSpec,
@@ -43,6 +44,7 @@ from ccplate_tui.config.thresholds import (
     parse_threshold_key,
     validate_threshold,
 )
+from ccplate_tui.sentry.dsn import DsnError, parse_dsn
 
 __all__ = ["EXECUTOR_OPTIONS", "load_config", "parse_config"]
 
@@ -472,7 +474,7 @@ class _Loader(TomlReader):
 
     def config(self, data: dict) -> Config:
         root: KeyPath = ()
-        self.table(data, root, ("target", "options", "thresholds", "scenarios", "suites"))
+        self.table(data, root, ("target", "options", "thresholds", "scenarios", "suites", "sentry"))
         target = self.get(data, root, "target", self.target, TargetSpec())
         options = self.get(data, root, "options", self.options, OptionsSpec())
         thresholds = self.get(
@@ -490,7 +492,31 @@ class _Loader(TomlReader):
         suites: dict[str, SuiteSpec] = {}
         for name, value in self.get(data, root, "suites", self.table, {}).items():
             suites[name] = self.suite(name, value, ("suites", name), scenarios)
-        return Config(self.file, target, options, scenarios, suites, thresholds)
+        sentry = self.get(data, root, "sentry", self.sentry, SentrySpec())
+        return Config(self.file, target, options, scenarios, suites, thresholds, sentry)
+
+    def sentry(self, value: Any, path: KeyPath) -> SentrySpec:
+        keys = ("project", "dsn", "org", "project_slug", "api_url")
+        table = self.table(value, path, keys)
+        project = self.get(table, path, "project", lambda v, p: self.string(v, p, True), None)
+        if project is not None:
+            project = str(Path(self.file).resolve().parent / Path(project).expanduser())
+        dsn = self.get(table, path, "dsn", lambda v, p: self.string(v, p, True), None)
+        if dsn is not None:
+            try:
+                parse_dsn(dsn)
+            except DsnError as exc:
+                raise self.error((*path, "dsn"), str(exc)) from None
+        api_url = self.get(table, path, "api_url", self.base_url, None)
+        return SentrySpec(
+            project=project,
+            dsn=dsn,
+            org=self.get(table, path, "org", lambda v, p: self.string(v, p, True), None),
+            project_slug=self.get(
+                table, path, "project_slug", lambda v, p: self.string(v, p, True), None
+            ),
+            api_url=api_url.rstrip("/") if api_url else None,
+        )
 
     def check_name(self, name: str, path: KeyPath, what: str) -> None:
         if not _NAME.fullmatch(name):

@@ -170,6 +170,24 @@ class TargetSpec:
 
 
 @dataclass(frozen=True)
+class SentrySpec:
+    """The `[sentry]` table: where the Next.js project is and how to reach its Sentry.
+
+    Every key is optional; the sentry commands fall back to flags, environment variables and the
+    project's own `.env.local` / `.env`.
+    """
+
+    project: str | None = None
+    """The Next.js project folder, resolved against the config file's folder."""
+    dsn: str | None = None
+    org: str | None = None
+    project_slug: str | None = None
+    """The Sentry project's slug (for confirming events through the API)."""
+    api_url: str | None = None
+    """Sentry's web API base, when it cannot be derived from the DSN's host."""
+
+
+@dataclass(frozen=True)
 class OptionsSpec:
     """Run-wide options."""
 
@@ -190,3 +208,4 @@ class Config:
     suites: dict[str, SuiteSpec] = field(default_factory=dict)
     thresholds: tuple[ThresholdSpec, ...] = ()
     """Run-wide thresholds, not scoped to a scenario."""
+    sentry: SentrySpec = field(default_factory=SentrySpec)

@@ -35,6 +35,7 @@ ERROR_TRACKING = "Error tracking"
 CHECKLIST = "Deploy checklist"
 
 SENTRY_NOT_RUN = "Sentry capture check not run (ccplate-tui sentry verify)"
+SENTRY_APP_UNKNOWN = "Sentry compatibility with the app not checked (ccplate-tui sentry check)"
 CHECKLIST_MISSING = (
     "Deploy checklist not set up yet: its steps come from [checklist] in scenarios.toml"
 )
@@ -66,15 +67,21 @@ class Verdict:
 
 @dataclass(frozen=True)
 class SentryCapture:
-    """Outcome of the Sentry capture check (a test error sent and received).
+    """What the two Sentry checks found: is the test error received, and is the app wired to it.
 
-    A stand-in for what the Sentry check will report; it may grow fields there.
+    A delivered test error proves the DSN works; error tracking is only active when the app
+    itself can report (a compatible @sentry/nextjs, the init not disabled).
     """
 
     delivered: bool
-    """True only when Sentry's ingest answered 200 naming the event id."""
+    """True only when Sentry's ingest answered 200 naming the event id (and, with an API token,
+    the event was found in the project)."""
     detail: str = ""
     """Evidence or the failure's explanation, e.g. `event 3f2a... received (HTTP 200)`."""
+    app: Literal["ok", "problem", "unknown"] = "ok"
+    """The compatibility check's view of the app; "unknown" when it has not run."""
+    app_detail: str = ""
+    """Why the app is not ready, e.g. the compatibility headline or the disabled init."""
 
 
 @dataclass(frozen=True)
@@ -250,12 +257,20 @@ def _error_tracking(sentry: SentryCapture | None) -> _Judged:
     target = "Sentry receives errors"
     if sentry is None:
         return _Judged(Criterion(ERROR_TRACKING, target, "not checked", "unknown"), SENTRY_NOT_RUN)
-    if sentry.delivered:
-        return _Judged(Criterion(ERROR_TRACKING, target, "test error received", "pass"), None)
-    reason = "Sentry did not receive the test error" + (
-        f": {sentry.detail}" if sentry.detail else ""
-    )
-    return _Judged(Criterion(ERROR_TRACKING, target, "not received", "fail"), reason)
+    if not sentry.delivered:
+        reason = "Sentry did not receive the test error" + (
+            f": {sentry.detail}" if sentry.detail else ""
+        )
+        return _Judged(Criterion(ERROR_TRACKING, target, "not received", "fail"), reason)
+    if sentry.app == "problem":
+        reason = "Sentry is not active in the app" + (
+            f": {sentry.app_detail}" if sentry.app_detail else ""
+        )
+        return _Judged(Criterion(ERROR_TRACKING, target, "app not wired", "fail"), reason)
+    if sentry.app == "unknown":
+        reason = sentry.app_detail or SENTRY_APP_UNKNOWN
+        return _Judged(Criterion(ERROR_TRACKING, target, "app not checked", "unknown"), reason)
+    return _Judged(Criterion(ERROR_TRACKING, target, "test error received", "pass"), None)
 
 
 def _checklist(progress: ChecklistProgress | None) -> _Judged:

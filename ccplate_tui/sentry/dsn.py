@@ -53,10 +53,18 @@ _DSN_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^:@/\s]+)(:[^@/\s]*)?@
 
 
 def mask_dsns(text: str) -> str:
-    """Mask every DSN-looking key in free text (log lines, error messages, reports)."""
-    return _DSN_IN_TEXT.sub(
-        lambda m: f"{m.group(1)}{mask_key(m.group(2))}{':***' if m.group(3) else ''}@", text
-    )
+    """Mask every DSN-looking key in free text (log lines, error messages, reports).
+
+    Idempotent: an already masked key (`ab…yz`, `***`) or a placeholder (`<key>`) is kept.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        key = match.group(2)
+        if "…" in key or key == "***" or key.startswith("<"):
+            return match.group(0)
+        return f"{match.group(1)}{mask_key(key)}{':***' if match.group(3) else ''}@"
+
+    return _DSN_IN_TEXT.sub(mask, text)
 
 
 def parse_dsn(text: str) -> Dsn:

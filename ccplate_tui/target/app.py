@@ -30,6 +30,8 @@ from ccplate_tui.target.faults import (
     Faults,
     faults_from_mapping,
 )
+from ccplate_tui.target.npm_demo import add_npm_routes
+from ccplate_tui.target.sentry_ingest import add_sentry_routes
 from ccplate_tui.target.store import DatabaseBusy, SchemaLocked, TargetStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,12 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Starts like a TLS record, then noise: no HTTP client can parse it as a status line.
 GARBAGE = b"\x16\x03\x01\x02\x00\x01\xff\xfe\x00garbage, not HTTP\x00\x13\x37\r\n\r\n"
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SENTRY_PREFIX = "/__sentry"
+"""The demo Sentry ingest and API: DSN `http://<key>@127.0.0.1:8787/__sentry/1`."""
+NPM_PREFIX = "/__npm/"
+"""The demo npm registry serving @sentry/nextjs (examples/ccplate-app's .npmrc points here)."""
+_SERVICE_PREFIXES = (ADMIN_PREFIX, SENTRY_PREFIX + "/", NPM_PREFIX)
+"""Paths outside the demo API: no injected faults, not counted in the API's request stats."""
 
 
 class ApiError(Exception):
@@ -491,7 +499,7 @@ def _stats_key(request: web.Request) -> str:
 def _make_middleware(state: TargetState) -> Any:
     @web.middleware
     async def target_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-        if request.path.startswith(ADMIN_PREFIX):
+        if request.path.startswith(_SERVICE_PREFIXES):
             return await _answer(handler, request)
         key = _stats_key(request)
         plan = state.injector.plan(request.path)
@@ -561,4 +569,6 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
     app.router.add_delete("/__admin/faults", clear_faults)
     app.router.add_get("/__admin/stats", get_stats)
     app.router.add_delete("/__admin/stats", reset_stats)
+    add_sentry_routes(app, SENTRY_PREFIX)
+    add_npm_routes(app, NPM_PREFIX)
     return app

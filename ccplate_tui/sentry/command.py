@@ -1,0 +1,165 @@
+"""`ccplate-tui sentry check` and `ccplate-tui sentry verify`: the two Sentry checks headless.
+
+check: 0 supported, 3 upgrade or partial, 4 unsupported, 2 bad project or config, 1 no answer.
+verify: 0 delivered (and confirmed when a token is given), 1 not, 2 bad DSN or missing inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ccplate_tui.config.errors import ConfigError
+from ccplate_tui.config.loader import load_config
+from ccplate_tui.config.model import SentrySpec
+from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from ccplate_tui.load.run_registry import default_state_dir
+from ccplate_tui.sentry.dsn import DsnError, mask_dsns
+
+DEFAULT_CONFIG = "scenarios.toml"
+
+
+def add_sentry_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sentry",
+        help="Sentry checks: is @sentry/nextjs compatible, does Sentry receive our errors",
+        description="The two Sentry checks of the hardening plan (phase 4.1).",
+    )
+    checks = parser.add_subparsers(dest="sentry_command", metavar="CHECK", required=True)
+
+    check = checks.add_parser(
+        "check",
+        help="does @sentry/nextjs support the app's Next.js? (exit 0 / 3 / 4)",
+        description="Read the Next.js project, ask npm's configured registry for "
+        "@sentry/nextjs, and decide: supported (0), upgrade or partial (3), unsupported (4).",
+    )
+    check.add_argument("--project", metavar="PATH", help="the Next.js project folder")
+    check.add_argument("--offline", action="store_true", help="answer from the cache only")
+    check.add_argument(
+        "--timeout", type=float, default=20.0, metavar="S", help="registry timeout (default 20)"
+    )
+    _common(check)
+    check.set_defaults(func=check_command)
+
+    verify = checks.add_parser(
+        "verify",
+        help="send a test error and report whether Sentry really received it",
+        description="Send a test error through sentry-sdk to the DSN and report delivered only "
+        "when Sentry's ingest answers 200 naming the event id; with an API token, also wait "
+        "until the event is visible in the project.",
+    )
+    verify.add_argument("--dsn", help="the DSN (default: SENTRY_DSN, [sentry] dsn, .env.local)")
+    verify.add_argument(
+        "--api-token",
+        metavar="T",
+        help="Sentry auth token with project:read (prefer SENTRY_AUTH_TOKEN: argv is visible)",
+    )
+    verify.add_argument("--org", metavar="O", help="organization slug (or SENTRY_ORG)")
+    verify.add_argument("--project", metavar="P", help="project slug (or SENTRY_PROJECT)")
+    verify.add_argument("--api-url", metavar="URL", help="web API base (default: from the DSN)")
+    verify.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="ingest timeout (default 10)"
+    )
+    verify.add_argument(
+        "--confirm-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="how long to wait for the event to be visible (default 120)",
+    )
+    _common(verify)
+    verify.set_defaults(func=verify_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="scenarios file with a [sentry] table (default: scenarios.toml when present)",
+    )
+    parser.add_argument(
+        "--state", metavar="DIR", help="state folder (default: .ccplate/ beside the config)"
+    )
+
+
+def _error(command: str, message: str, code: int) -> int:
+    print(f"ccplate-tui sentry {command}: {mask_dsns(message)}", file=sys.stderr)
+    return code
+
+
+def _load_spec(args: argparse.Namespace) -> tuple[SentrySpec, Path]:
+    """The [sentry] table (empty without a config) and the state folder."""
+    path = Path(args.config or DEFAULT_CONFIG)
+    spec = SentrySpec()
+    if args.config or path.is_file():
+        spec = load_config(path).sentry
+    state = Path(args.state) if args.state else default_state_dir(path)
+    return spec, state
+
+
+def check_command(args: argparse.Namespace) -> int:
+    from ccplate_tui.sentry.checks import compatibility_check
+    from ccplate_tui.sentry.compatibility import EXIT_FOR_VERDICT, render_report, report_to_json
+    from ccplate_tui.sentry.packument import PackumentError
+    from ccplate_tui.sentry.project_scan import ProjectError
+    from ccplate_tui.sentry.settings import resolve_settings
+
+    try:
+        spec, state = _load_spec(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    if args.timeout <= 0:
+        return _error("check", f"--timeout must be greater than 0, got {args.timeout}", EXIT_USAGE)
+    settings = resolve_settings(spec, project=args.project)
+    try:
+        report = compatibility_check(settings, state, offline=args.offline, timeout=args.timeout)
+    except ProjectError as exc:
+        return _error("check", str(exc), EXIT_USAGE)
+    except PackumentError as exc:
+        return _error("check", str(exc), EXIT_ERROR)
+    if args.json:
+        print(json.dumps(report_to_json(report), indent=2, ensure_ascii=False))
+    else:
+        print(render_report(report))
+    return EXIT_FOR_VERDICT[report.verdict]
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from ccplate_tui.sentry.capture import capture_to_json, render_capture
+    from ccplate_tui.sentry.checks import MissingSetting, capture_check, capture_passed
+    from ccplate_tui.sentry.settings import resolve_settings
+
+    try:
+        spec, state = _load_spec(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    for flag, value in (("--timeout", args.timeout), ("--confirm-timeout", args.confirm_timeout)):
+        if value <= 0:
+            return _error("verify", f"{flag} must be greater than 0, got {value}", EXIT_USAGE)
+    settings = resolve_settings(
+        spec,
+        dsn=args.dsn,
+        token=args.api_token,
+        org=args.org,
+        project_slug=args.project,
+        api_url=args.api_url,
+    )
+    try:
+        result = capture_check(
+            settings, state, timeout=args.timeout, confirm_timeout=args.confirm_timeout
+        )
+    except (MissingSetting, DsnError) as exc:
+        return _error("verify", str(exc), EXIT_USAGE)
+    if args.json:
+        print(json.dumps(capture_to_json(result), indent=2, ensure_ascii=False))
+    else:
+        if settings.dsn is not None:
+            print(f"DSN from {settings.dsn.origin}")
+        print(render_capture(result))
+    passed = capture_passed(result, token_given=settings.token is not None)
+    return EXIT_OK if passed else EXIT_ERROR
