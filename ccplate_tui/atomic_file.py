@@ -7,23 +7,34 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes, *, backup: bool = False) -> None:
-    """Write `data` to `path` atomically; with `backup`, keep the previous version as `path.bak`."""
+    """Write `data` to `path` atomically; with `backup`, keep the previous version as `path.bak`.
+
+    The backup is itself written atomically (a kill -9 during a plain copy would leave a torn
+    `.bak`), so at every instant both files are whole.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    if backup:
+        try:
+            previous = path.read_bytes()
+        except FileNotFoundError:
+            previous = None
+        if previous is not None:
+            _replace(backup_path(path), previous)
+    _replace(path, data)
+
+
+def _replace(path: Path, data: bytes) -> None:
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if backup and path.exists():
-            # A copy, not a rename: `path` must exist at every instant.
-            shutil.copy2(path, backup_path(path))
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):

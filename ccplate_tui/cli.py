@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ccplate_tui import __version__
@@ -19,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dashboard_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from ccplate_tui.checklist.command import add_checklist_parser
     from ccplate_tui.headless import add_run_parser
+    from ccplate_tui.release.verdict_command import add_verdict_parser
     from ccplate_tui.sentry.command import add_sentry_parser
     from ccplate_tui.target.command import add_target_parser
     from ccplate_tui.ui.serve import add_serve_parser
@@ -27,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(subparsers)
     add_target_parser(subparsers)
     add_sentry_parser(subparsers)
+    add_checklist_parser(subparsers)
+    add_verdict_parser(subparsers)
     add_serve_parser(subparsers)
     return parser
 
@@ -42,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         from ccplate_tui.ui.dashboard_command import dashboard_command
 
         return dashboard_command(args)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # `ccplate-tui … | head`: the reader left; say nothing more and do not trace back.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

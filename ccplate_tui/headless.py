@@ -2,6 +2,8 @@
 
 Progress goes to stderr (one block a second; redrawn in place only on a terminal), the k6-style
 summary to stdout, and exit codes follow k6: 0, 99 thresholds crossed, 2 bad usage, 1 other.
+Every run that ends with a result (passed, crossed or interrupted) leaves a run record in the
+state folder, which the checklist's load steps and the release verdict read.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.progress import describe_scenarios, progress_lines
 from ccplate_tui.load.reachability import connect_error
+from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_records import record_from_result, record_run
+from ccplate_tui.load.run_registry import default_state_dir
 from ccplate_tui.load.safety import RemoteTargetRefused, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
@@ -84,6 +89,12 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a target that is not loopback"
+    )
+    parser.add_argument(
+        "--state",
+        metavar="DIR",
+        help="state folder for the run record (default: $CCPLATE_TUI_STATE_DIR, else .ccplate/ "
+        "beside the config)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no live progress lines")
     parser.set_defaults(func=run_command)
@@ -238,6 +249,7 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
             writer.close()
 
     print(render_summary(result, color=sys.stdout.isatty()), flush=True)
+    _record(args, result)
     if args.summary_export:
         Path(args.summary_export).write_text(json.dumps(summary_export(result), indent=2) + "\n")
     for note in result.notes:
@@ -257,3 +269,17 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
     if result.stopped in ("interrupted", "error"):
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _record(args: argparse.Namespace, result: RunResult) -> None:
+    """Leave the run's record in the state folder; a failure is a warning, never the exit code."""
+    state = getattr(args, "state", None)
+    state_dir = Path(state) if state else default_state_dir(args.config)
+    try:
+        record = record_from_result(result, args.scenarios, time_scale=args.time_scale)
+        path = record_run(state_dir, record)
+    except Exception as exc:  # the run itself is done: its exit code must stand
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"WARN could not record the run in {state_dir}: {detail}", file=sys.stderr)
+        return
+    print(f"run recorded: {path}", file=sys.stderr, flush=True)

@@ -5,9 +5,18 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_records import (
+    RunRecord,
+    ThresholdRecord,
+    latest_run,
+    record_from_result,
+    record_run,
+)
 from ccplate_tui.release.criteria import (
     CHECKLIST_MISSING,
     NO_RUN,
@@ -338,3 +347,97 @@ def test_the_release_package_never_imports_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- recorded runs (what `verdict` reads from the state folder)
+
+
+RECORDED_CASES = {
+    "healthy": lambda: run_result(HEALTHY),
+    "slow tail": lambda: run_result([50.0] * 98 + [900.0] * 2),
+    "errors": lambda: run_result([100.0] * 1000, failures=1),
+    "all bad": lambda: run_result([800.0] * 100, failures=10),
+    "no data": lambda: run_result(HEALTHY, toml=NO_DATA_TOML),
+    "no thresholds": lambda: run_result(HEALTHY, toml=BARE_TOML),
+    "no requests": lambda: run_result([]),
+    "interrupted": lambda: run_result(HEALTHY, stopped="interrupted"),
+    "aborted and failed": lambda: run_result([900.0] * 50, stopped="aborted"),
+}
+
+
+@pytest.mark.parametrize("case", list(RECORDED_CASES))
+def test_a_recorded_run_read_back_gives_the_same_verdict_as_the_run(
+    case: str, tmp_path: Path
+) -> None:
+    result: RunResult = RECORDED_CASES[case]()
+    record_run(tmp_path, record_from_result(result, ["mixed"]))
+    recorded = latest_run(tmp_path, "mixed")
+    assert recorded is not None
+    for extra in ({}, {"sentry": SENTRY_OK, "checklist": CHECKLIST_DONE}):
+        live = evaluate_release(result, **extra)  # type: ignore[arg-type]
+        from_file = evaluate_release(recorded, **extra)  # type: ignore[arg-type]
+        assert from_file == live
+
+
+def test_a_healthy_recorded_run_is_go_and_shows_its_time_scale() -> None:
+    record = record_from_result(run_result(HEALTHY), ["mixed"], time_scale=0.05)
+    verdict = evaluate_release(record, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    assert verdict.go is True
+    assert by_name(verdict)["Load thresholds"].value == "2 of 2 pass, time scale 0.05"
+
+
+def _handmade(**changes: object) -> RunRecord:
+    base = RunRecord(
+        run_id="r1",
+        scenarios=("auth_burst",),
+        started_at=1_750_000_000.0,
+        ended_at=1_750_000_300.0,
+        stopped=None,
+        requests=5000,
+        p99_ms=180.0,
+        error_fraction=0.0002,
+        thresholds=(
+            ThresholdRecord("http_req_duration{scenario:auth_burst}", "p(99)<200", True, 180.0),
+            ThresholdRecord("checks{scenario:auth_burst}", "rate>0.99", None, None),
+        ),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_recorded_no_data_threshold_fails_and_is_named() -> None:
+    verdict = evaluate_release(_handmade(), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    assert verdict.go is False
+    assert by_name(verdict)["Response time"].value == "p99 180 ms"
+    assert by_name(verdict)["Error rate"] == Criterion("Error rate", "< 0.1%", "0.02%", "pass")
+    assert verdict.reasons == (
+        "1 of 2 load thresholds failed: checks{scenario:auth_burst} rate>0.99 (no data)",
+    )
+
+
+def test_a_recorded_run_without_requests_is_unknown_and_a_stopped_one_fails() -> None:
+    empty = evaluate_release(
+        _handmade(p99_ms=None, error_fraction=None, requests=0, thresholds=()),
+        sentry=SENTRY_OK,
+        checklist=CHECKLIST_DONE,
+    )
+    assert statuses(empty) == {
+        "Response time": "unknown",
+        "Error rate": "unknown",
+        "Load thresholds": "unknown",
+        "Error tracking": "pass",
+        "Deploy checklist": "pass",
+    }
+    stopped = evaluate_release(
+        _handmade(thresholds=_handmade().thresholds[:1], stopped="error"),
+        sentry=SENTRY_OK,
+        checklist=CHECKLIST_DONE,
+    )
+    assert by_name(stopped)["Load thresholds"].value == "1 of 1 pass, run error"
+    assert stopped.reasons == (
+        "Load run error before its planned end: its thresholds cover only part of it",
+    )
+
+
+def test_a_recorded_run_marked_running_reports_its_elapsed_time() -> None:
+    verdict = evaluate_release(_handmade(), running=True)
+    assert verdict.headline == "Load run in progress (5m0s elapsed)"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from ccplate_tui.config.checklist_reader import ChecklistReader
 from ccplate_tui.config.checks import CheckSyntaxError, parse_check
 from ccplate_tui.config.errors import ConfigError, KeyPath, source_pointer
 from ccplate_tui.config.model import (
@@ -36,7 +37,7 @@ from ccplate_tui.config.model import (
     Tags,
     TargetSpec,
 )
-from ccplate_tui.config.reader import Parse, TomlReader, describe_value, scalar_text
+from ccplate_tui.config.reader import Parse, describe_value, scalar_text
 from ccplate_tui.config.thresholds import (
     ThresholdSpec,
     ThresholdSyntaxError,
@@ -61,6 +62,7 @@ EXECUTOR_OPTIONS: dict[str, tuple[str, ...]] = {
 """k6's own options per executor (k6 spelling); `startTime` and `gracefulStop` apply to all."""
 
 _COMMON_OPTIONS = ("startTime", "gracefulStop")
+_TOP_KEYS = ("target", "options", "thresholds", "scenarios", "suites", "sentry", "checklist")
 _SCENARIO_KEYS = (
     "executor", "description", "think_time", "tags", "thresholds", "expected_statuses", "http2",
     "timeout", "requests",
@@ -77,7 +79,7 @@ _STATUS_RANGE = re.compile(r"\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-class _Loader(TomlReader):
+class _Loader(ChecklistReader):
     """Reads the whole of scenarios.toml into the model."""
 
     def statuses(self, value: Any, path: KeyPath) -> StatusSet:
@@ -474,7 +476,7 @@ class _Loader(TomlReader):
 
     def config(self, data: dict) -> Config:
         root: KeyPath = ()
-        self.table(data, root, ("target", "options", "thresholds", "scenarios", "suites", "sentry"))
+        self.table(data, root, _TOP_KEYS)
         target = self.get(data, root, "target", self.target, TargetSpec())
         options = self.get(data, root, "options", self.options, OptionsSpec())
         thresholds = self.get(
@@ -493,7 +495,15 @@ class _Loader(TomlReader):
         for name, value in self.get(data, root, "suites", self.table, {}).items():
             suites[name] = self.suite(name, value, ("suites", name), scenarios)
         sentry = self.get(data, root, "sentry", self.sentry, SentrySpec())
-        return Config(self.file, target, options, scenarios, suites, thresholds, sentry)
+        runnable = (*scenarios, *suites)
+        checklist = self.get(
+            data,
+            root,
+            "checklist",
+            lambda v, p: self.checklist(v, p, target.base_url, runnable),
+            None,
+        )
+        return Config(self.file, target, options, scenarios, suites, thresholds, sentry, checklist)
 
     def sentry(self, value: Any, path: KeyPath) -> SentrySpec:
         keys = ("project", "dsn", "org", "project_slug", "api_url")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ccplate_tui.checklist.model import Checklist
 from ccplate_tui.config.thresholds import ThresholdSpec
 
 Tags = tuple[tuple[str, str], ...]
@@ -209,3 +210,5 @@ class Config:
     thresholds: tuple[ThresholdSpec, ...] = ()
     """Run-wide thresholds, not scoped to a scenario."""
     sentry: SentrySpec = field(default_factory=SentrySpec)
+    checklist: Checklist | None = None
+    """The deploy checklist (`[checklist]`), None when the file has none."""

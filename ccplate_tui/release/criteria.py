@@ -3,8 +3,8 @@
 The plan's table: response time p99 < 500 ms (k6 load tests), error rate < 0.1 %, error tracking
 active (Sentry), plus the deploy checklist's progress and the latest load run's own thresholds.
 Go only when every criterion passes; anything unknown or still running is no-go, with the reason.
-Pure functions over the engine's LiveView / RunResult: the Overview tab and (later) the `verdict`
-command show the same answer.
+Pure functions over the engine's LiveView / RunResult, or a recorded run (RunRecord, what the
+`verdict` command reads from the state folder): the Overview tab and the command show the same answer.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Literal
 from ccplate_tui.load.live import LiveView
 from ccplate_tui.load.metrics import Rate, Trend
 from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_records import RunRecord, ThresholdRecord
 from ccplate_tui.load.thresholds import ThresholdResult
 from ccplate_tui.load.units_format import go_duration, humanize_rate_percent
 
@@ -103,7 +104,7 @@ class _Judged:
 
 
 def evaluate_release(
-    load: LiveView | RunResult | None,
+    load: LiveView | RunResult | RunRecord | None,
     *,
     sentry: SentryCapture | None = None,
     checklist: ChecklistProgress | None = None,
@@ -112,7 +113,7 @@ def evaluate_release(
     """The verdict for the latest load run (live or finished) and the other checks.
 
     `running` overrides whether `load` is still in progress; by default a LiveView is running
-    until every scenario reports `done`, and a RunResult is finished.
+    until every scenario reports `done`, and a RunResult or RunRecord is finished.
     """
     if load is None:
         judged = [
@@ -124,7 +125,7 @@ def evaluate_release(
         judged = [
             _response_time(_p99(load)),
             _error_rate(_error_fraction(load)),
-            _load_thresholds(load.thresholds, _stopped(load)),
+            _load_thresholds(load.thresholds, _stopped(load), _time_scale(load)),
         ]
     judged += [_error_tracking(sentry), _checklist(checklist)]
     criteria = tuple(j.criterion for j in judged)
@@ -155,7 +156,9 @@ def evaluate_release(
 # -- reading the run
 
 
-def _p99(load: LiveView | RunResult) -> float | None:
+def _p99(load: LiveView | RunResult | RunRecord) -> float | None:
+    if isinstance(load, RunRecord):
+        return load.p99_ms
     if isinstance(load, LiveView):
         stats = load.total_latency
         return stats.p99 if stats.count else None
@@ -165,24 +168,33 @@ def _p99(load: LiveView | RunResult) -> float | None:
     return trend.percentile(99.0)
 
 
-def _error_fraction(load: LiveView | RunResult) -> float | None:
+def _error_fraction(load: LiveView | RunResult | RunRecord) -> float | None:
+    if isinstance(load, RunRecord):
+        return load.error_fraction
     if isinstance(load, LiveView):
         return load.total_error_rate
     failed = load.totals.select("http_req_failed")
     return failed.rate if isinstance(failed, Rate) else None
 
 
-def _stopped(load: LiveView | RunResult) -> str | None:
-    return load.stopped if isinstance(load, RunResult) else None
+def _stopped(load: LiveView | RunResult | RunRecord) -> str | None:
+    return load.stopped if isinstance(load, RunResult | RunRecord) else None
+
+
+def _time_scale(load: LiveView | RunResult | RunRecord) -> float:
+    # Only a record knows it; a live run or RunResult in this process shows its own scale.
+    return load.time_scale if isinstance(load, RunRecord) else 1.0
 
 
 def _all_done(view: LiveView) -> bool:
     return bool(view.progress) and all(p.state == "done" for p in view.progress)
 
 
-def _clock(load: LiveView | RunResult) -> str:
+def _clock(load: LiveView | RunResult | RunRecord) -> str:
     if isinstance(load, RunResult):
         return f"{go_duration(round(load.duration))} elapsed"
+    if isinstance(load, RunRecord):
+        return f"{go_duration(round(max(0.0, load.ended_at - load.started_at)))} elapsed"
     elapsed = go_duration(round(load.elapsed))
     return f"{elapsed} of {go_duration(round(load.planned))}" if load.planned else elapsed
 
@@ -226,13 +238,20 @@ def _error_rate(fraction: float | None) -> _Judged:
     return _Judged(Criterion(ERROR_RATE, target, value, "fail"), reason)
 
 
-def _load_thresholds(results: Sequence[ThresholdResult], stopped: str | None) -> _Judged:
+def _load_thresholds(
+    results: Sequence[ThresholdResult] | Sequence[ThresholdRecord],
+    stopped: str | None,
+    time_scale: float = 1.0,
+) -> _Judged:
     target = "all pass"
     passed = sum(1 for r in results if r.ok is True)
     value = f"{passed} of {len(results)} pass" if results else "none defined"
     if stopped is not None:
         value += f", run {stopped}"
-    bad = [r for r in results if r.failed]
+    if time_scale != 1.0:
+        # Shown, not judged: a shortened rehearsal is what the checklist's load step runs.
+        value += f", time scale {time_scale:g}"
+    bad = [r for r in results if r.ok is not True]
     if bad:
         names = [_threshold_name(r) for r in bad]
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -248,8 +267,11 @@ def _load_thresholds(results: Sequence[ThresholdResult], stopped: str | None) ->
     return _Judged(Criterion(LOAD_THRESHOLDS, target, value, "pass"), None)
 
 
-def _threshold_name(result: ThresholdResult) -> str:
-    text = f"{result.spec.key} {result.spec.expr.source}"
+def _threshold_name(result: ThresholdResult | ThresholdRecord) -> str:
+    if isinstance(result, ThresholdRecord):
+        text = f"{result.metric} {result.expression}"
+    else:
+        text = f"{result.spec.key} {result.spec.expr.source}"
     return f"{text} (no data)" if result.ok is None else text
 
 

@@ -1,4 +1,5 @@
-"""The verdict's inputs that other commands leave in the state folder (the Sentry checks' results).
+"""The verdict's inputs that other commands leave in the state folder: the Sentry checks'
+results, the checklist's state file (and the load run records).
 
 Read, never computed here: the Overview tab and the `verdict` command judge the same files.
 """
@@ -8,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ccplate_tui.release.criteria import SentryCapture
+from ccplate_tui.checklist.model import Checklist
+from ccplate_tui.checklist.progress import build_view
+from ccplate_tui.checklist.state import ChecklistStore
+from ccplate_tui.release.criteria import ChecklistProgress, SentryCapture
 from ccplate_tui.sentry.last_results import CAPTURE_FILE, COMPATIBILITY_FILE, load_result
 
 
@@ -38,3 +42,12 @@ def _app_status(report: dict[str, Any] | None) -> tuple[str, str]:
     if verdict not in ("supported", "partial"):
         return "unknown", ""
     return "ok", ""
+
+
+def checklist_progress(checklist: Checklist | None, state_dir: Path) -> ChecklistProgress | None:
+    """Required steps done out of all of them, from the checklist's state file."""
+    if checklist is None:
+        return None
+    loaded = ChecklistStore(state_dir).load()
+    done, total = build_view(checklist, loaded.events).progress()
+    return ChecklistProgress(passed=done, total=total)

@@ -32,6 +32,7 @@ from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.reachability import connect_error
 from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_records import record_from_result, record_run
 from ccplate_tui.load.run_registry import (
     RegistryError,
     RunClaim,
@@ -58,6 +59,7 @@ from ccplate_tui.ui.messages import (
 )
 from ccplate_tui.ui.overview_pane import OverviewPane
 from ccplate_tui.ui.screens.quit_confirm import QuitConfirmScreen
+from ccplate_tui.ui.sentry_actions import SentryActions
 from ccplate_tui.ui.sentry_pane import SentryPane
 from ccplate_tui.ui.themes import DEFAULT_THEME, ThemeProblem, load_themes, theme_folders
 
@@ -102,8 +104,8 @@ def registry_owner() -> str:
     return "browser" if "web_driver" in os.environ.get("TEXTUAL_DRIVER", "") else "terminal"
 
 
-class CcplateApp(App[int]):
-    """The ccplate-tui dashboard."""
+class CcplateApp(SentryActions, App[int]):
+    """The ccplate-tui dashboard (its Sentry checks' wiring is the SentryActions mixin)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ccplate-tui"
@@ -136,6 +138,7 @@ class CcplateApp(App[int]):
         workers: int | None = None,
         state_dir: Path | None = None,
         auto_start_target: bool = True,
+        time_scale: float = 1.0,
     ) -> None:
         super().__init__()
         # multiprocessing starts its resource tracker on first use with `sys.stderr.fileno()`;
@@ -145,6 +148,8 @@ class CcplateApp(App[int]):
         self.config = config
         """The validated scenarios.toml."""
         self.engine_workers = workers
+        self.time_scale = time_scale
+        """The `--time-scale` already applied to `config`; kept for the run records."""
         """Engine worker processes per run (None: one per core)."""
         self.initial_run = run
         """Scenario or suite names to start on mount (`--run`)."""
@@ -177,6 +182,9 @@ class CcplateApp(App[int]):
         self._follow_done = threading.Event()
         self._follow_done.set()
         self._gc_before: tuple[int, ...] | None = None
+        self._verdict_inputs: tuple[LiveView | RunResult | None, bool | None] = (None, None)
+        """The load run the Overview verdict was last judged on (and its `running`)."""
+        self._sentry_init()
         # Themes go in before the first CSS parse (see textual-notes: theme registration).
         self._register_themes(theme)
         self.sub_title = self._subtitle()
@@ -237,8 +245,9 @@ class CcplateApp(App[int]):
         for problem in self.startup_problems:
             self._say(problem, severity="warning", timeout=10)
         self.load_pane.set_visible(False)
-        self.overview_pane.show_verdict(evaluate_release(None))
+        self._show_verdict(None)
         self._check_demo_target()
+        self._sentry_mount()  # stored results now; the check after the demo-target check
         # A run started elsewhere (another terminal, a browser tab) is shown, not duplicated.
         self._attach_to_current_run()
         self.set_interval(1.0, self._attach_to_current_run)
@@ -273,6 +282,21 @@ class CcplateApp(App[int]):
         self.load_pane.set_visible(shown)
         if shown:  # the pane's own keys (s start, x stop, v view) work right away
             self.load_pane.focus_scenarios()
+        elif event.pane.id == "sentry-tab":  # and c check, o offline, v send a test error
+            self.sentry_pane.focus()
+
+    # -- the release verdict
+
+    def _show_verdict(self, load: LiveView | RunResult | None, running: bool | None = None) -> None:
+        """Judge the release on `load` and the latest Sentry checks, and remember `load` so a
+        Sentry check that ends can judge it again."""
+        self._verdict_inputs = (load, running)
+        verdict = evaluate_release(load, sentry=self.sentry_capture, running=running)
+        self.overview_pane.show_verdict(verdict)
+
+    def refresh_verdict(self) -> None:
+        """Judge again on the same load run (after a Sentry check stored a new result)."""
+        self._show_verdict(*self._verdict_inputs)
 
     # -- the demo target
 
@@ -444,6 +468,7 @@ class CcplateApp(App[int]):
             result = run.run()
             summary = render_summary(result)
             ok = not result.thresholds_failed and result.stopped is None
+            self._record_run(result, claim)
             final = RunFinished(result)
         except _KNOWN_ERRORS as exc:
             summary = str(exc)
@@ -463,11 +488,25 @@ class CcplateApp(App[int]):
                 self.post_message(final)
             self._run_done.set()
 
+    def _record_run(self, result: RunResult, claim: RunClaim) -> None:
+        """Leave the run's record for the verdict, the checklist's load steps and the history."""
+        try:
+            record = record_from_result(
+                result, self._run_names, run_id=claim.info.run_id, time_scale=self.time_scale
+            )
+            record_run(self.state_dir, record)
+        except Exception as exc:  # a full disk must not turn a finished run into a failed one
+            self.call_from_thread(
+                self._say,
+                f"could not record the run in {self.state_dir}: {exc}",
+                severity="warning",
+            )
+
     def on_load_view_updated(self, message: LoadViewUpdated) -> None:
         self.last_view = message.view
         with self.batch_update():
             self.load_pane.show_view(message.view)
-            self.overview_pane.show_verdict(evaluate_release(message.view))
+            self._show_verdict(message.view)
 
     def on_run_finished(self, message: RunFinished) -> None:
         self._owns_run = False
@@ -475,7 +514,7 @@ class CcplateApp(App[int]):
         with self.batch_update():
             self.load_pane.set_running(False)
             self.load_pane.show_result(message.result)
-            self.overview_pane.show_verdict(evaluate_release(message.result))
+            self._show_verdict(message.result)
         outcome = "finished" if message.result.stopped is None else message.result.stopped
         failed = message.result.thresholds_failed
         self._say(
@@ -539,7 +578,7 @@ class CcplateApp(App[int]):
         elif ended.lost or not ended.ok:
             self.load_pane.show_error(ended.reason or "the run ended without a result")
         if self.last_view is not None:
-            self.overview_pane.show_verdict(evaluate_release(self.last_view, running=False))
+            self._show_verdict(self.last_view, running=False)
         owner = info.owner if info else "another process"
         self._say(
             f"the run of {owner} ended" + ("" if ended.ok else " (not ok)"),

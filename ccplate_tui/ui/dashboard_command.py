@@ -93,6 +93,7 @@ def build_dashboard_app(args: argparse.Namespace) -> CcplateApp | int:
         run=tuple(args.dashboard_run),
         workers=args.dashboard_workers,
         state_dir=Path(args.dashboard_state) if args.dashboard_state else None,
+        time_scale=args.dashboard_time_scale,
     )
 
 

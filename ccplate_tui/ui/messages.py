@@ -1,4 +1,4 @@
-"""Messages the app's workers post to the app: the run's lifecycle, from any thread.
+"""Messages the app's workers post to the app: the run's lifecycle and the Sentry checks.
 
 Workers never touch widgets; they post these and the app's handlers update the panes.
 """
@@ -6,6 +6,7 @@ Workers never touch widgets; they post these and the app's handlers update the p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from textual.message import Message
 
@@ -59,4 +60,25 @@ class DemoTargetChecked(Message):
     """The demo-target check finished: `url` is set when this app started the target."""
 
     url: str | None
+    error: str | None = None
+
+
+SentryCheckKind = Literal["compatibility", "capture"]
+"""The two Sentry checks: is @sentry/nextjs compatible, does Sentry receive our errors."""
+
+
+@dataclass
+class SentryCheckStarted(Message):
+    """A Sentry check's worker began; `asking` says what it waits for (registry URL, ingest)."""
+
+    kind: SentryCheckKind
+    asking: str
+
+
+@dataclass
+class SentryCheckFinished(Message):
+    """A Sentry check ended: its stored JSON document, or `error` (readable, secrets masked)."""
+
+    kind: SentryCheckKind
+    document: dict[str, Any] | None
     error: str | None = None

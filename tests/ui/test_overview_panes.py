@@ -20,7 +20,7 @@ from ccplate_tui.ui.overview_pane import (
     OverviewPane,
     big_text,
 )
-from ccplate_tui.ui.sentry_pane import SentryCheckCard, SentryPane
+from ccplate_tui.ui.sentry_pane import SentryPane
 from tests.ui.overview_fixtures import (
     PLAN_TOML,
     PaneApp,
@@ -186,18 +186,13 @@ async def test_sentry_pane_shows_both_checks_not_run() -> None:
     pane = SentryPane()
     async with PaneApp(pane).run_test(size=SIZE) as pilot:
         await pilot.pause()
-        cards = {card.check.key: card for card in pane.query(SentryCheckCard)}
-        assert list(cards) == ["compatibility", "capture"]
-        assert cards["compatibility"].border_title == "Compatibility check"
-        for key, command in (("compatibility", "sentry check"), ("capture", "sentry verify")):
-            texts = [text_of(s) for s in cards[key].query(Static)]
-            assert f"Command: ccplate-tui {command}" in texts[1]
-            assert texts[2] == "Status:  ○ not run yet"
-            assert texts[4].startswith("• ")
-        capture = "\n".join(text_of(s) for s in cards["capture"].query(Static))
-        assert "200 naming the event id" in capture
-        note = text_of(pane.query_one("#sentry-note", Static))
-        assert "Neither check is in this build yet" in note
+        badges = [text_of(s) for s in pane.query(".badge").results(Static)]
+        assert badges == ["NOT RUN", "NOT RUN"]
+        headlines = [text_of(s) for s in pane.query(".headline").results(Static)]
+        assert "Press c to check" in headlines[0] and "Press v to send a test error" in headlines[1]
+        # No invented versions, verdicts or event ids: the result sections stay hidden.
+        assert not pane.query_one("#compat-body").display
+        assert not pane.query_one("#capture-body").display
 
 
 async def test_checklist_pane_outlines_the_plan_phases_not_started() -> None:

@@ -1,0 +1,305 @@
+"""Where the checklist stands: a pure replay of the stored events over the current definition.
+
+Nothing here writes. The replay is what makes a crash harmless: a step that was running when its
+process died reads as interrupted (never passed), and a result recorded for an older definition of
+a step reads as changed instead of being carried over silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import psutil
+
+from ccplate_tui.checklist.model import Checklist, Phase, Step, step_fingerprint
+from ccplate_tui.checklist.state import Event
+
+__all__ = [
+    "RESULT_ACTIONS",
+    "ChecklistView",
+    "PhaseState",
+    "StepState",
+    "StepStatus",
+    "build_view",
+    "process_alive",
+]
+
+StepStatus = Literal[
+    "pending",
+    "running",
+    "passed",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "awaiting_approval",
+    "changed",
+]
+
+RESULT_ACTIONS = frozenset({"passed", "failed", "cancelled", "interrupted", "ticked"})
+"""Events that record how a step ended (a tick is a manual step's pass)."""
+_WINDOW_ENDS = frozenset({"passed", "failed", "cancelled", "ticked"})
+"""Results that close a timer's watch window; an interruption leaves it open to resume."""
+
+
+@dataclass(frozen=True)
+class StepState:
+    """One step as the events leave it."""
+
+    step: Step
+    status: StepStatus
+    by: str | None
+    """Who ran or ticked it last."""
+    at: datetime | None
+    approved_by: str | None
+    approved_at: datetime | None
+    evidence: Mapping[str, Any]
+    """Of the latest result event."""
+    note: str | None
+    """The latest note."""
+    history: tuple[Event, ...]
+    """This step's events since its last reset."""
+    changed: bool
+    """The step's definition changed since its result was recorded."""
+    timer_started: datetime | None
+    """Kind timer, while its window is open (running or interrupted): when the window began."""
+    timer_remaining: float | None = None
+    """Kind timer, while its window is open: seconds left at the view's `now` (>= 0)."""
+
+    @property
+    def done(self) -> bool:
+        """Passed, signed off when it needs it, and for the current definition."""
+        return self.status == "passed"
+
+    @property
+    def result(self) -> Event | None:
+        """The latest result event (passed, failed, cancelled, interrupted, ticked)."""
+        for event in reversed(self.history):
+            if event.action in RESULT_ACTIONS:
+                return event
+        return None
+
+
+@dataclass(frozen=True)
+class PhaseState:
+    """One phase: its steps and its gate."""
+
+    phase: Phase
+    steps: tuple[StepState, ...]
+    locked: bool
+    """A blocking phase before it has required steps not done, and no override opened it."""
+    blocked_by: tuple[str, ...]
+    """The ids of the steps holding the gate."""
+    override: Event | None
+    """The override that opened this phase (who, when, reason), if any."""
+    done: int
+    """Required steps done."""
+    total: int
+    """Required steps."""
+
+
+@dataclass(frozen=True)
+class ChecklistView:
+    """The whole checklist as the events leave it."""
+
+    checklist: Checklist
+    phases: tuple[PhaseState, ...]
+    orphans: tuple[str, ...]
+    """Ids of steps with events that no longer exist in the config."""
+    changed_steps: tuple[str, ...]
+    """Steps whose definition changed after they were ticked or run."""
+    problem: str | None
+    """What was wrong with the state file and what was done about it (LoadedState.problem)."""
+
+    def step(self, step_id: str) -> StepState:
+        """The state of a step; KeyError naming the known ids otherwise."""
+        for phase in self.phases:
+            for state in phase.steps:
+                if state.step.id == step_id:
+                    return state
+        self.checklist.step(step_id)  # raises the KeyError naming the known steps
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def phase(self, phase_id: str) -> PhaseState:
+        """The state of a phase; KeyError naming the known ids otherwise."""
+        for state in self.phases:
+            if state.phase.id == phase_id:
+                return state
+        self.checklist.phase(phase_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def phase_of(self, step_id: str) -> PhaseState:
+        """The state of the phase that holds `step_id`."""
+        return self.phase(self.checklist.step(step_id).phase)
+
+    def progress(self) -> tuple[int, int]:
+        """(done, total) over the required steps of all phases."""
+        return sum(p.done for p in self.phases), sum(p.total for p in self.phases)
+
+    def running(self) -> tuple[StepState, ...]:
+        """Steps whose process is still at work."""
+        return tuple(s for p in self.phases for s in p.steps if s.status == "running")
+
+
+def process_alive(pid: int, pid_started: float) -> bool:
+    """True while process `pid` runs and is the one that started then (not a recycled pid)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return abs(process.create_time() - pid_started) < 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def build_view(
+    checklist: Checklist,
+    events: Sequence[Event],
+    *,
+    now: datetime | None = None,
+    alive: Callable[[int, float], bool] = process_alive,
+    problem: str | None = None,
+) -> ChecklistView:
+    """Replay `events` over `checklist`; `alive` decides whether a started step still runs.
+
+    A `reset` with no phase clears everything before it; one with a phase clears that phase's
+    steps and override; one with a step clears that step.
+    """
+    now = now or datetime.now(UTC)
+    known = {step.id for step in checklist.steps()}
+    per_step: dict[str, list[Event]] = {}
+    overrides: dict[str, Event] = {}
+    orphans: dict[str, None] = {}
+    phase_of = {step.id: step.phase for step in checklist.steps()}
+    for event in events:
+        if event.action == "reset":
+            _apply_reset(event, per_step, overrides, orphans, phase_of)
+        elif event.action == "overridden" and event.phase is not None and event.step is None:
+            overrides[event.phase] = event
+        elif event.step is not None:
+            per_step.setdefault(event.step, []).append(event)
+            if event.step not in known:
+                orphans[event.step] = None
+    phases: list[PhaseState] = []
+    # The gate before each phase: required steps of blocking phases since the latest override,
+    # since an override accepts the state of everything before the phase it opens.
+    holding: list[str] = []
+    for phase in checklist.phases:
+        override = overrides.get(phase.id)
+        if override is not None:
+            holding = []
+        steps = tuple(
+            _step_state(step, tuple(per_step.get(step.id, ())), now, alive) for step in phase.steps
+        )
+        required = [s for s in steps if s.step.required]
+        # Advisory phases (the rollback plan) are guidance: they neither hold nor wait at a gate,
+        # so a rollback is never one override away at 2 a.m.
+        gated = phase.gate == "blocking"
+        phases.append(
+            PhaseState(
+                phase=phase,
+                steps=steps,
+                locked=gated and bool(holding),
+                blocked_by=tuple(holding) if gated else (),
+                override=override,
+                done=sum(1 for s in required if s.done),
+                total=len(required),
+            )
+        )
+        if phase.gate == "blocking":
+            holding = holding + [s.step.id for s in required if not s.done]
+    changed = tuple(s.step.id for p in phases for s in p.steps if s.changed)
+    return ChecklistView(checklist, tuple(phases), tuple(orphans), changed, problem)
+
+
+def _apply_reset(
+    event: Event,
+    per_step: dict[str, list[Event]],
+    overrides: dict[str, Event],
+    orphans: dict[str, None],
+    phase_of: Mapping[str, str],
+) -> None:
+    if event.step is not None:
+        per_step.pop(event.step, None)
+        orphans.pop(event.step, None)
+        return
+    if event.phase is None:
+        per_step.clear()
+        overrides.clear()
+        orphans.clear()
+        return
+    overrides.pop(event.phase, None)
+    for step_id in list(per_step):
+        # A step's own events name its phase; one moved since is still found by its id.
+        events = per_step[step_id]
+        if phase_of.get(step_id) == event.phase or any(e.phase == event.phase for e in events):
+            per_step.pop(step_id)
+            orphans.pop(step_id, None)
+
+
+def _step_state(
+    step: Step,
+    history: tuple[Event, ...],
+    now: datetime,
+    alive: Callable[[int, float], bool],
+) -> StepState:
+    fingerprint = step_fingerprint(step)
+    result: Event | None = None
+    started: Event | None = None  # a start with no result after it
+    approval: Event | None = None
+    note: str | None = None
+    window: datetime | None = None
+    window_open = False
+    for event in history:
+        if event.note:
+            note = event.note
+        if event.action == "started":
+            started = event
+            if not window_open:
+                window, window_open = event.at, True
+        elif event.action in RESULT_ACTIONS:
+            result, started, approval = event, None, None
+            if event.action in _WINDOW_ENDS:
+                window_open = False
+        elif event.action == "approved":
+            approval = event
+    status: StepStatus
+    by, at, evidence = None, None, {}
+    changed = False
+    if result is not None:
+        by, at, evidence = result.who, result.at, result.evidence
+        changed = result.fingerprint is not None and result.fingerprint != fingerprint
+    if started is not None:
+        by, at = started.who, started.at
+        running = started.pid is not None and started.pid_started is not None
+        running = running and alive(started.pid, started.pid_started)  # type: ignore[arg-type]
+        status = "running" if running else "interrupted"
+    elif result is None:
+        status = "pending"
+    elif changed:
+        status = "changed"
+    elif result.action in ("passed", "ticked"):
+        approved = approval is not None or not step.approvers
+        status = "passed" if approved else "awaiting_approval"
+    else:
+        status = result.action  # type: ignore[assignment]  # failed, cancelled, interrupted
+    timer_started = window if step.kind == "timer" and window_open else None
+    remaining = None
+    if timer_started is not None and step.duration is not None:
+        remaining = max(0.0, (timer_started - now).total_seconds() + step.duration)
+    return StepState(
+        step=step,
+        status=status,
+        by=by,
+        at=at,
+        approved_by=approval.who if approval else None,
+        approved_at=approval.at if approval else None,
+        evidence=evidence,
+        note=note,
+        history=history,
+        changed=changed,
+        timer_started=timer_started,
+        timer_remaining=remaining,
+    )
