@@ -32,7 +32,7 @@ from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.reachability import connect_error
 from ccplate_tui.load.results import RunResult
-from ccplate_tui.load.run_records import record_from_result, record_run
+from ccplate_tui.load.run_records import RunRecord, latest_run, record_from_result, record_run
 from ccplate_tui.load.run_registry import (
     RegistryError,
     RunClaim,
@@ -46,6 +46,7 @@ from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.release.criteria import evaluate_release
 from ccplate_tui.target.server import start_target_process, stop_target_process
+from ccplate_tui.ui.checklist_actions import ChecklistActions
 from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.commands import DashboardCommands
 from ccplate_tui.ui.load_pane import LoadPane
@@ -99,13 +100,17 @@ full-speed run (Textual keeps many frame objects in caches); with these and `gc.
 the start-up objects the longest stall was ~70 ms (benchmarks/ui_latency.py)."""
 
 
+Judged = LiveView | RunResult | RunRecord | None
+"""What the verdict judges the load on: this app's live or finished run, or a recorded one."""
+
+
 def registry_owner() -> str:
     """Who this app is to other viewers of a run: a browser tab under textual-serve or a terminal."""
     return "browser" if "web_driver" in os.environ.get("TEXTUAL_DRIVER", "") else "terminal"
 
 
-class CcplateApp(SentryActions, App[int]):
-    """The ccplate-tui dashboard (its Sentry checks' wiring is the SentryActions mixin)."""
+class CcplateApp(ChecklistActions, SentryActions, App[int]):
+    """The ccplate-tui dashboard (the Sentry checks' and the checklist's wiring are mixins)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ccplate-tui"
@@ -139,6 +144,7 @@ class CcplateApp(SentryActions, App[int]):
         state_dir: Path | None = None,
         auto_start_target: bool = True,
         time_scale: float = 1.0,
+        operator: str | None = None,
     ) -> None:
         super().__init__()
         # multiprocessing starts its resource tracker on first use with `sys.stderr.fileno()`;
@@ -182,9 +188,10 @@ class CcplateApp(SentryActions, App[int]):
         self._follow_done = threading.Event()
         self._follow_done.set()
         self._gc_before: tuple[int, ...] | None = None
-        self._verdict_inputs: tuple[LiveView | RunResult | None, bool | None] = (None, None)
+        self._verdict_inputs: tuple[Judged, bool | None] = (None, None)
         """The load run the Overview verdict was last judged on (and its `running`)."""
         self._sentry_init()
+        self._checklist_init(operator)  # who acts: `--as NAME`, else the OS user
         # Themes go in before the first CSS parse (see textual-notes: theme registration).
         self._register_themes(theme)
         self.sub_title = self._subtitle()
@@ -230,7 +237,7 @@ class CcplateApp(SentryActions, App[int]):
             with TabPane(self.TAB_TITLES["sentry-tab"], id="sentry-tab"):
                 yield SentryPane(id="sentry")
             with TabPane(self.TAB_TITLES["checklist-tab"], id="checklist-tab"):
-                yield ChecklistPane(self.config, id="checklist")
+                yield ChecklistPane(self.config, operator=self.operator, id="checklist")
         yield Footer()
 
     @property
@@ -245,7 +252,9 @@ class CcplateApp(SentryActions, App[int]):
         for problem in self.startup_problems:
             self._say(problem, severity="warning", timeout=10)
         self.load_pane.set_visible(False)
-        self._show_verdict(None)
+        self._checklist_mount()  # the checklist's state before the first verdict
+        # No run in this app yet: judge the latest recorded one, as `ccplate-tui verdict` does.
+        self._show_verdict(latest_run(self.state_dir))
         self._check_demo_target()
         self._sentry_mount()  # stored results now; the check after the demo-target check
         # A run started elsewhere (another terminal, a browser tab) is shown, not duplicated.
@@ -284,18 +293,22 @@ class CcplateApp(SentryActions, App[int]):
             self.load_pane.focus_scenarios()
         elif event.pane.id == "sentry-tab":  # and c check, o offline, v send a test error
             self.sentry_pane.focus()
+        elif event.pane.id == "checklist-tab":  # r run, t tick, n note, a approve, o override
+            self.checklist_pane.focus()
 
     # -- the release verdict
 
-    def _show_verdict(self, load: LiveView | RunResult | None, running: bool | None = None) -> None:
-        """Judge the release on `load` and the latest Sentry checks, and remember `load` so a
-        Sentry check that ends can judge it again."""
+    def _show_verdict(self, load: Judged, running: bool | None = None) -> None:
+        """Judge the release on `load`, the latest Sentry checks and the checklist, and remember
+        `load` so a Sentry check or a checklist change can judge it again."""
         self._verdict_inputs = (load, running)
-        verdict = evaluate_release(load, sentry=self.sentry_capture, running=running)
+        verdict = evaluate_release(
+            load, sentry=self.sentry_capture, checklist=self.checklist_progress, running=running
+        )
         self.overview_pane.show_verdict(verdict)
 
     def refresh_verdict(self) -> None:
-        """Judge again on the same load run (after a Sentry check stored a new result)."""
+        """Judge again on the same load run (after a Sentry check or a checklist change)."""
         self._show_verdict(*self._verdict_inputs)
 
     # -- the demo target
@@ -663,6 +676,7 @@ class CcplateApp(SentryActions, App[int]):
         # However the app ends (quit, ctrl+c, a test leaving run_test), no run keeps going,
         # no worker process and no demo target is left behind.
         self._follow_stop.set()
+        self.cancel_checklist_steps()  # each records `cancelled` before the app is gone
         if not self._run_done.is_set():
             self._request_stop()
             self._run_done.wait(STOP_WAIT)

@@ -58,6 +58,12 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
         "(default: .ccplate/ beside the config)",
     )
     group.add_argument(
+        "--as",
+        dest="dashboard_as",
+        metavar="NAME",
+        help="act on the checklist as NAME (default: the OS user); sign-offs need another name",
+    )
+    group.add_argument(
         "--time-scale",
         dest="dashboard_time_scale",
         type=float,
@@ -85,6 +91,9 @@ def build_dashboard_app(args: argparse.Namespace) -> CcplateApp | int:
         return _usage_error(f"--time-scale must be greater than 0, got {args.dashboard_time_scale}")
     if args.dashboard_time_scale != 1.0:
         config = with_time_scale(config, args.dashboard_time_scale)
+    as_name = getattr(args, "dashboard_as", None)
+    if as_name is not None and not as_name.strip():
+        return _usage_error("--as needs a name")
     from ccplate_tui.ui.app import CcplateApp
 
     return CcplateApp(
@@ -94,6 +103,7 @@ def build_dashboard_app(args: argparse.Namespace) -> CcplateApp | int:
         workers=args.dashboard_workers,
         state_dir=Path(args.dashboard_state) if args.dashboard_state else None,
         time_scale=args.dashboard_time_scale,
+        operator=as_name,
     )
 
 

@@ -1,4 +1,5 @@
-"""Messages the app's workers post to the app: the run's lifecycle and the Sentry checks.
+"""Messages the app's workers post to the app: the run's lifecycle, the Sentry checks and the
+checklist's steps.
 
 Workers never touch widgets; they post these and the app's handlers update the panes.
 """
@@ -81,4 +82,27 @@ class SentryCheckFinished(Message):
 
     kind: SentryCheckKind
     document: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass
+class ChecklistStepProgress(Message):
+    """A running checklist step's latest progress line (output, countdown, rounds)."""
+
+    step_id: str
+    line: str
+
+    def can_replace(self, message: Message) -> bool:
+        # Only the newest line of a step is worth drawing.
+        return isinstance(message, ChecklistStepProgress) and message.step_id == self.step_id
+
+
+@dataclass
+class ChecklistStepFinished(Message):
+    """A checklist step's run ended and was recorded: its result and summary, or `error` when
+    the result could not be recorded (the step then reads interrupted)."""
+
+    step_id: str
+    result: str
+    summary: str
     error: str | None = None

@@ -13,7 +13,7 @@ from ccplate_tui.release.criteria import (
     Verdict,
     evaluate_release,
 )
-from ccplate_tui.ui.checklist_pane import NOT_STARTED, PLAN_PHASES, ChecklistPane, PhaseBox
+from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.overview_pane import (
     BigWord,
     CriterionRow,
@@ -195,35 +195,15 @@ async def test_sentry_pane_shows_both_checks_not_run() -> None:
         assert not pane.query_one("#capture-body").display
 
 
-async def test_checklist_pane_outlines_the_plan_phases_not_started() -> None:
+async def test_checklist_pane_without_a_checklist_says_how_to_add_one() -> None:
+    # The Checklist tab's own tests are tests/ui/test_checklist_tab.py; here only the pane
+    # of a config without [checklist] (the fixture's), mounted alone.
     pane = ChecklistPane(fixture_config())
     async with PaneApp(pane).run_test(size=SIZE) as pilot:
         await pilot.pause()
-        boxes = list(pane.query(PhaseBox))
-        assert [b.phase.key for b in boxes] == [
-            "pre-deploy",
-            "staging",
-            "production",
-            "post-deploy",
-            "rollback",
-        ]
-        assert [b.border_title for b in boxes] == [
-            "1  Pre-deploy verification",
-            "2  Staging deploy",
-            "3  Production deploy",
-            "4  Post-deploy validation",
-            "5  Rollback plan",
-        ]
-        assert [b.border_subtitle for b in boxes] == [
-            f"{NOT_STARTED} · 0 of {len(p.steps)} steps" for p in PLAN_PHASES
-        ]
-        pre = text_of(boxes[0].query_one(Static)).splitlines()
-        assert len(pre) == 8 and all(line.startswith("○ ") for line in pre)
-        assert "○ Coverage: 80%+ threshold met" in pre
-        progress = text_of(pane.query_one("#checklist-progress", Static))
-        assert progress == "not started: 0 of 21 steps in 5 phases"
-        note = text_of(pane.query_one("#checklist-note", Static))
-        assert "[checklist] of scenarios.toml" in note and "Nothing is tracked yet" in note
+        note = text_of(pane.query_one("#checklist-empty", Static))
+        assert "scenarios.toml has no [checklist] table" in note
+        assert "ccplate-tui checklist" in note
 
 
 async def test_checklist_pane_names_the_config_file_in_use() -> None:
@@ -231,5 +211,5 @@ async def test_checklist_pane_names_the_config_file_in_use() -> None:
     pane = ChecklistPane(config)
     async with PaneApp(pane).run_test(size=SIZE) as pilot:
         await pilot.pause()
-        note = text_of(pane.query_one("#checklist-note", Static))
-        assert "[checklist] of staging-scenarios.toml" in note
+        note = text_of(pane.query_one("#checklist-empty", Static))
+        assert "staging-scenarios.toml has no [checklist] table" in note

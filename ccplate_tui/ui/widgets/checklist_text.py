@@ -8,7 +8,7 @@ report. Everything shown from evidence is masked again (masking is idempotent).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -43,11 +43,11 @@ STATUS_LOOK: dict[str, tuple[str, str]] = {
 colour-blind eyes too."""
 
 KIND_WIDTH = 7
-STATUS_WIDTH = 16
-WHO_WIDTH = 16
+STATUS_WIDTH = 14
+WHO_WIDTH = 13
 OUTPUT_TAIL = 40
 """Lines of command output shown in the detail panel (the state keeps the last 200)."""
-LOCK = "🔒"
+LOCK = "⊘"
 
 
 def when(moment: datetime | None) -> str:
@@ -83,8 +83,6 @@ def status_text(state: StepState, now: datetime) -> Content:
     left = timer_left(state, now)
     if state.status == "running" and left is not None:
         return Content.styled(f"{clock(left)} left", style)
-    if state.status == "interrupted" and left is not None:
-        return Content.styled(f"stopped {clock(left)}", style)
     if state.status == "passed" and state.approved_by:
         return Content.assemble((word, style), (f" ✓ {state.approved_by}", MUTED))
     return Content.styled(word, style)
@@ -99,7 +97,7 @@ def step_row(state: StepState, width: int, now: datetime) -> Content:
         title = Content.assemble(title, (" (optional)", MUTED))
     who = ""
     if state.by:
-        who = f"{state.by[:WHO_WIDTH - 7]} {when_short(state.at, now)}"
+        who = f"{state.by[: WHO_WIDTH - 7]} {when_short(state.at, now)}"
     return Content.assemble(
         light(state.status),
         " ",
@@ -148,13 +146,32 @@ def blockers(phase: PhaseState, limit: int = 6) -> str:
     return text + (f" and {len(held) - limit} more" if len(held) > limit else "")
 
 
-def gate_line(phase: PhaseState) -> Content | None:
-    """Under the phase title: what holds a locked gate, or who opened it and why."""
+def blockers_by_phase(phase: PhaseState, view: ChecklistView, limit: int = 3) -> str:
+    """What holds the gate, per phase: the step ids when few, else how many of which phase."""
+    groups: dict[str, list[str]] = {}
+    for step_id in phase.blocked_by:
+        groups.setdefault(view.checklist.step(step_id).phase, []).append(step_id)
+    parts = []
+    for phase_id, ids in groups.items():
+        if len(ids) <= limit:
+            parts.append(", ".join(ids))
+        else:
+            parts.append(f"{view.checklist.phase(phase_id).title} ({len(ids)} steps)")
+    return ", ".join(parts)
+
+
+def gate_line(phase: PhaseState, view: ChecklistView | None = None) -> Content | None:
+    """Under the phase title: what holds a locked gate, or who opened it and why.
+
+    With `view`, the holders are summed up per phase (one line in the list); without, every
+    holder is named (the detail panel).
+    """
     if phase.locked:
+        held = blockers_by_phase(phase, view) if view is not None else blockers(phase, 50)
         return Content.assemble(
-            (f"{LOCK} Locked until the blocking steps before it are done: ", WARN),
-            (blockers(phase), "bold"),
-            ("  ·  o: override (a reason is recorded)", MUTED),
+            (f"{LOCK} Waiting for ", WARN),
+            (held, "bold"),
+            ("  ·  o overrides (with a reason)", MUTED),
         )
     if phase.override is not None:
         o = phase.override
@@ -174,8 +191,14 @@ def command_line(spec: CommandSpec) -> str:
 
 
 def command_folder(spec: CommandSpec, config_path: str | PurePath) -> str:
-    """Where the command runs: its `cwd` as written, else the config's folder."""
-    return spec.cwd or str(PurePath(config_path).parent) or "."
+    """Where the command runs, relative to the config's folder when inside it."""
+    base = PurePath(config_path).parent
+    if not spec.cwd:
+        return str(base) if str(base) not in ("", ".") else "the config's folder"
+    folder = PurePath(spec.cwd)
+    if folder.is_absolute() and folder.is_relative_to(base) and folder != base:
+        return str(folder.relative_to(base))
+    return str(folder)
 
 
 def run_question(step: Step, config_path: str | PurePath) -> str:
@@ -187,7 +210,7 @@ def run_question(step: Step, config_path: str | PurePath) -> str:
     return f"Run `{line}` in {command_folder(spec, config_path)}?"
 
 
-def describe_action(step: Step) -> list[str]:
+def describe_action(step: Step, config_path: str | PurePath = "") -> list[str]:
     """What running the step does, one line each (shown before it runs and in the panel)."""
     if step.kind == "command" and step.command is not None:
         spec = step.command
@@ -196,7 +219,7 @@ def describe_action(step: Step) -> list[str]:
         if spec.shell:
             extras.append("through the shell")
         if spec.cwd:
-            extras.append(f"in {spec.cwd}")
+            extras.append(f"in {command_folder(spec, config_path)}")
         if spec.env:
             extras.append("env " + ", ".join(name for name, _ in spec.env))
         return [*lines, " · ".join(extras)]
@@ -252,7 +275,8 @@ _LABELS: dict[str, str] = {
     "failed_after_s": "failed after",
 }
 _FIRST = ("summary", "reason", "exit_code", "duration_s", "status", "elapsed_ms", "event_id")
-_SKIP = frozenset({"output", "lines", "truncated", "shell"})
+_SKIP = frozenset({"output", "lines", "truncated", "shell", "argv"})
+"""Shown elsewhere (the output block, "What it does") or of no use to the operator."""
 
 
 def _scalar(key: str, value: Any) -> str:
@@ -273,6 +297,8 @@ def evidence_rows(evidence: Mapping[str, Any]) -> list[tuple[str, Content]]:
     """The evidence as label / value rows: the summary first, output and nested tables apart."""
     keys = [k for k in _FIRST if k in evidence]
     keys += [k for k in evidence if k not in keys and k not in _SKIP]
+    if evidence.get("reason") == evidence.get("summary"):
+        keys = [k for k in keys if k != "reason"]
     rows: list[tuple[str, Content]] = []
     for key in keys:
         value = evidence[key]
@@ -312,6 +338,34 @@ def output_tail(evidence: Mapping[str, Any], lines: int = OUTPUT_TAIL) -> tuple[
     total = evidence.get("lines")
     of = f" of {total}" if isinstance(total, int) and total > len(shown) else ""
     return f"output: last {len(shown)}{of} lines", mask_secrets("\n".join(shown))
+
+
+def timer_line(state: StepState, now: datetime) -> str | None:
+    """An open watch window: its span, the time left, and the rounds of its last watch event."""
+    left = timer_left(state, now)
+    if left is None or state.timer_started is None or state.step.duration is None:
+        return None
+    start = state.timer_started.astimezone(UTC)
+    end = start + timedelta(seconds=state.step.duration)
+    text = f"window {start:%H:%M}–{end:%H:%M}Z · {clock(left)} left"
+    watches = [e for e in state.history if e.action == "watch"]
+    if watches:
+        rounds = watches[-1].evidence.get("rounds")
+        if isinstance(rounds, int):
+            text += f" · {rounds} rounds ok ({watches[-1].at.astimezone(UTC):%H:%M})"
+    return text
+
+
+def status_warning(state: StepState) -> str | None:
+    """Why an interrupted or changed step must be done again."""
+    if state.status == "interrupted":
+        started = next((e for e in reversed(state.history) if e.action == "started"), None)
+        pid = f" (pid {started.pid})" if started and started.pid else ""
+        resume = " Its watch window resumes where it was." if state.timer_started else ""
+        return f"The process running it{pid} ended before it finished: run it again (r).{resume}"
+    if state.status == "changed":
+        return "Its definition in scenarios.toml changed since this result: do it again."
+    return None
 
 
 def notes(state: StepState) -> list[str]:
