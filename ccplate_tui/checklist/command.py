@@ -277,7 +277,7 @@ def run_command(args: argparse.Namespace, session: _Session) -> int:
             print("not run")
             return EXIT_USAGE
     resume = state.timer_started if step.kind == "timer" else None
-    watched = _last_watched(state) if resume is not None else None
+    watched = state.watched_until if resume is not None else None
     begin_step(session.store, session.checklist, step.id, session.who)
     cancel = threading.Event()
 
@@ -344,12 +344,6 @@ class _ProgressLine:
         if self.open:
             self.stream.write("\n")
             self.open = False
-
-
-def _last_watched(state: Any) -> datetime | None:
-    """When a timer's window was last seen watched: its latest start or watch event."""
-    seen = [e.at for e in state.history if e.action in ("started", "watch")]
-    return max(seen) if seen else None
 
 
 @_guarded

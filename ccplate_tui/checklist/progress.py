@@ -74,6 +74,15 @@ class StepState:
         return self.status == "passed"
 
     @property
+    def watched_until(self) -> datetime | None:
+        """When an open timer window was last seen watched (its latest start or watch event);
+        a resumed watch counts the time since as unwatched."""
+        if self.timer_started is None:
+            return None
+        seen = [e.at for e in self.history if e.action in ("started", "watch")]
+        return max(seen) if seen else None
+
+    @property
     def result(self) -> Event | None:
         """The latest result event (passed, failed, cancelled, interrupted, ticked)."""
         for event in reversed(self.history):

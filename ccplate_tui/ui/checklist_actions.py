@@ -74,12 +74,6 @@ class StepRun:
     """Set once the outcome is recorded (or recording failed)."""
 
 
-def last_watched(state: StepState) -> datetime | None:
-    """When a timer's window was last seen watched: its latest start or watch event."""
-    seen = [e.at for e in state.history if e.action in ("started", "watch")]
-    return max(seen) if seen else None
-
-
 class ChecklistActions:
     """CcplateApp's checklist: the view, the operations behind the pane's keys, the runs."""
 
@@ -240,7 +234,7 @@ class ChecklistActions:
             return False
         step = state.step
         resume = state.timer_started if step.kind == "timer" else None
-        watched = last_watched(state) if resume is not None else None
+        watched = state.watched_until if resume is not None else None
         try:
             ops.begin_step(store, checklist, step.id, self.operator)
         except (ops.Refused, StateError) as exc:
