@@ -338,7 +338,7 @@ query = { vu = "${vu}" }
 headers = { X-Test = "it-${iteration}" }
 json = { model = "LoadTest${vu}" }
 group = "Echo"
-checks = { "echoed json" = 'body contains "LoadTest"', "query has vu" = 'json .query.vu != ""', "fast" = "duration < 5000" }
+checks = { "echoed json" = 'body contains "LoadTest"', "query has vu" = 'body matches "\\"query\\": \\{\\"vu\\": \\"[12]\\"\\}"', "fast" = "duration < 5000" }
 [[scenarios.shapes.requests]]
 name = "upload"
 method = "POST"

@@ -32,6 +32,21 @@ _REQUEST_OVERHEAD_BYTES = 120
 """Bytes aiohttp adds to every request (request line, Host, User-Agent, Accept...)."""
 
 
+_ENCODED_TEMPLATES = {
+    urlencode({"": "${" + name + "}"})[1:]: "${" + name + "}"
+    for name in ("vu", "iteration", "scenario")
+}
+
+
+def _urlencode_templated(pairs: object) -> str:
+    """`urlencode`, keeping `${vu}`-style templates intact so they are filled in per request
+    (their values, numbers and scenario names, need no escaping)."""
+    text = urlencode(pairs)  # type: ignore[arg-type]
+    for encoded, template in _ENCODED_TEMPLATES.items():
+        text = text.replace(encoded, template)
+    return text
+
+
 def render(text: str, vu: int, iteration: int, scenario: str) -> str:
     """Substitute `${vu}`, `${iteration}` and `${scenario}`."""
     return (
@@ -147,7 +162,7 @@ async def compile_request(
         body = json.dumps(spec.body.value, separators=(",", ":")).encode()
         headers.setdefault("Content-Type", "application/json")
     elif isinstance(spec.body, FormBody):
-        body = urlencode(spec.body.fields).encode()
+        body = _urlencode_templated(spec.body.fields).encode()
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     elif isinstance(spec.body, MultipartBody):
         body, content_type = await _encode_multipart(spec.body, seed)
@@ -157,7 +172,7 @@ async def compile_request(
         headers.setdefault("Content-Type", spec.body.content_type)
     url = target.base_url.rstrip("/") + spec.path
     if spec.query:
-        url += ("&" if "?" in url else "?") + urlencode(spec.query)
+        url += ("&" if "?" in url else "?") + _urlencode_templated(spec.query)
     if isinstance(spec.body, MultipartBody):
         # Generated file bytes are random; only the text fields can hold templates.
         body_templated = any(isinstance(v, str) and _TEMPLATE_MARK in v for _, v in spec.body.parts)
