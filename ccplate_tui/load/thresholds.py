@@ -2,16 +2,18 @@
 
 k6 evaluates every 2 s during the run and once at the end; the caller schedules the calls
 (`EVALUATION_PERIOD`). Unlike k6, a threshold without data is NO DATA (ok=None), never a pass.
+A threshold relative to the baseline (`p(95) < baseline * 1.10`) compares with a value the
+caller resolves from the baseline run (history/baselines.py); without one it is NO DATA too.
 """
 
 from __future__ import annotations
 
 import operator as op
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSpec
+from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSpec, method_label
 from ccplate_tui.load.metrics import (
     BUILTIN_METRICS,
     Counter,
@@ -50,10 +52,20 @@ class ThresholdResult:
     """The aggregate compared (ms for time trends, a fraction for rates), None without data."""
     first_failed_at: float | None = None
     """Seconds since the run started when this threshold first failed, if it ever did."""
+    baseline: float | None = None
+    """For a relative threshold: the baseline run's same aggregate (None without a baseline)."""
+    limit: float | None = None
+    """The number `observed` was compared with (for a relative one, derived from `baseline`)."""
 
     @property
     def failed(self) -> bool:
         return self.ok is not True
+
+
+def baseline_key(spec: ThresholdSpec) -> str:
+    """The key of a relative threshold's baseline value: its metric key and aggregation,
+    e.g. `http_req_duration{scenario:auth_burst} p(95)` (several thresholds may share it)."""
+    return f"{spec.key} {method_label(spec.expr)}"
 
 
 def aggregate(sink: Sink | None, expr: ThresholdExpr, elapsed: float) -> float | None:
@@ -113,8 +125,12 @@ class _Slice:
 class ThresholdEvaluator:
     """Evaluates thresholds on run totals, and windowed ones on the recent observed intervals."""
 
-    def __init__(self, specs: Sequence[ThresholdSpec]) -> None:
+    def __init__(
+        self, specs: Sequence[ThresholdSpec], baselines: Mapping[str, float] | None = None
+    ) -> None:
         self.specs = tuple(specs)
+        self.baselines: dict[str, float] = dict(baselines or {})
+        """Baseline values by `baseline_key`, resolved once at the start of the run."""
         self._first_failed: dict[int, float] = {}
         # One history per (metric, tag filter) that a windowed threshold needs, kept only as long
         # as its longest window, and holding only the selected sink rather than whole snapshots.
@@ -146,14 +162,18 @@ class ThresholdEvaluator:
                 observed = self._observe_totals(spec, totals, elapsed)
             else:
                 observed = self._observe_window(spec, elapsed)
+            base = self.baselines.get(baseline_key(spec)) if spec.expr.relative else None
+            limit = spec.expr.limit(base)
             ok = (
                 None
-                if observed is None
-                else _COMPARE[spec.expr.operator](observed, spec.expr.value)
+                if observed is None or limit is None
+                else _COMPARE[spec.expr.operator](observed, limit)
             )
             if ok is False and index not in self._first_failed:
                 self._first_failed[index] = elapsed
-            results.append(ThresholdResult(spec, ok, observed, self._first_failed.get(index)))
+            results.append(
+                ThresholdResult(spec, ok, observed, self._first_failed.get(index), base, limit)
+            )
         return results
 
     def _observe_totals(
