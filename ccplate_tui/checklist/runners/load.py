@@ -12,7 +12,6 @@ import contextlib
 import threading
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ccplate_tui.checklist.model import Step
 from ccplate_tui.checklist.outcome import StepOutcome
@@ -24,6 +23,7 @@ from ccplate_tui.load.run_records import (
     list_runs,
     record_from_result,
     record_run,
+    safe_url,
 )
 from ccplate_tui.load.safety import RemoteTargetRefused, check_target
 from ccplate_tui.masking import mask_secrets
@@ -57,7 +57,7 @@ def run_load(
 def recorded_pass(step: Step, ctx: RunContext) -> tuple[RunRecord | None, str]:
     """(the recorded run that lets the step pass, or None, and why none did)."""
     assert step.scenario is not None
-    target = _plain_url(ctx.config.target.base_url)
+    target = safe_url(ctx.config.target.base_url)
     newest = next(
         (
             r
@@ -214,17 +214,3 @@ def _record_evidence(record: RunRecord, scenario: str) -> dict[str, Any]:
 def _failed(reason: str, evidence: dict[str, Any]) -> StepOutcome:
     reason = mask_secrets(reason)  # a refused target's URL may carry credentials
     return StepOutcome("failed", reason, clean_evidence({**evidence, "reason": reason}))
-
-
-def _plain_url(url: str) -> str:
-    """The target as run records keep it: no credentials, query or fragment."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{port}" if port is not None else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
