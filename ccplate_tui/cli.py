@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ccplate_tui.sentry.command import add_sentry_parser
     from ccplate_tui.target.command import add_target_parser
     from ccplate_tui.ui.serve import add_serve_parser
+    from ccplate_tui.ui.watch_command import add_watch_parser
 
     add_run_parser(subparsers)
     add_target_parser(subparsers)
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verdict_parser(subparsers)
     add_history_parser(subparsers)
     add_export_parser(subparsers)
+    add_watch_parser(subparsers)
     add_serve_parser(subparsers)
     return parser
 

@@ -40,6 +40,10 @@ DEFAULT_LATENESS = 0.5
 """Seconds of stream time a bucket stays open after its end (k6 flushes its JSON in batches)."""
 DEFAULT_POLL = 0.1
 """Seconds between looks at a file that has not grown."""
+IDLE_FLUSH = 2.0
+"""Seconds without growth after which open buckets are handed out: a running k6 writes its vus
+gauge every second, so this much silence means it stopped (or stalled), and a live display must
+not keep the last interval back until more arrives."""
 READ_CHUNK = 1 << 20
 """Bytes read at a time, so catching up on a large file hands out snapshots as it goes."""
 
@@ -302,6 +306,11 @@ class IntervalBucketer:
             out.append(self._take(end))
         return out
 
+    @property
+    def pending(self) -> bool:
+        """True while some bucket with Points has not been handed out."""
+        return bool(self._buckets)
+
     def flush(self) -> list[IntervalSnapshot]:
         """Everything still open (the writer is done); the last bucket ends at the last Point."""
         out = self.ready()
@@ -414,6 +423,9 @@ class K6NdjsonReader:
                     self.ended = "stopped"
                     break
                 idle = time.monotonic() - last_growth
+                if not lines and idle >= IDLE_FLUSH and self.bucketer.pending:
+                    for snapshot in self.bucketer.flush():
+                        yield self._take_notes(snapshot)
                 if idle_end is not None and self.bucketer.start is not None and idle >= idle_end:
                     self.ended = "idle"
                     break

@@ -41,7 +41,7 @@ from ccplate_tui.load.run_registry import (
     RunRegistry,
     default_state_dir,
 )
-from ccplate_tui.load.safety import RemoteTargetRefused, is_loopback_url
+from ccplate_tui.load.safety import RemoteTargetRefused, check_target, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.release.criteria import evaluate_release
@@ -49,6 +49,7 @@ from ccplate_tui.target.server import start_target_process, stop_target_process
 from ccplate_tui.ui.checklist_actions import ChecklistActions
 from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.commands import DashboardCommands
+from ccplate_tui.ui.history_actions import HistoryActions
 from ccplate_tui.ui.load_pane import LoadPane
 from ccplate_tui.ui.messages import (
     DemoTargetChecked,
@@ -109,8 +110,9 @@ def registry_owner() -> str:
     return "browser" if "web_driver" in os.environ.get("TEXTUAL_DRIVER", "") else "terminal"
 
 
-class CcplateApp(ChecklistActions, SentryActions, App[int]):
-    """The ccplate-tui dashboard (the Sentry checks' and the checklist's wiring are mixins)."""
+class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
+    """The ccplate-tui dashboard (the history's, the Sentry checks' and the checklist's wiring
+    are mixins)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ccplate-tui"
@@ -132,6 +134,7 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         Binding("ctrl+x", "stop_run", "Stop", show=False, tooltip="Stop the active load run"),
         Binding("ctrl+s", "screenshot", "Screenshot", tooltip="Save an SVG screenshot"),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks during a run)", priority=True),
+        *HistoryActions.HISTORY_BINDINGS,
     ]
 
     def __init__(
@@ -145,7 +148,11 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         auto_start_target: bool = True,
         time_scale: float = 1.0,
         operator: str | None = None,
+        watch: Path | None = None,
+        watch_plan: RunPlan | None = None,
     ) -> None:
+        """`watch`: follow this k6 NDJSON file instead of running load (judged by `watch_plan`,
+        else by the thresholds the stream declares)."""
         super().__init__()
         # multiprocessing starts its resource tracker on first use with `sys.stderr.fileno()`;
         # inside a running app that is -1 and the engine's spawn fails ("bad value(s) in
@@ -191,6 +198,7 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         self._verdict_inputs: tuple[Judged, bool | None] = (None, None)
         """The load run the Overview verdict was last judged on (and its `running`)."""
         self._sentry_init()
+        self._history_init(watch, watch_plan)
         self._checklist_init(operator)  # who acts: `--as NAME`, else the OS user
         # Themes go in before the first CSS parse (see textual-notes: theme registration).
         self._register_themes(theme)
@@ -257,6 +265,8 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         self._show_verdict(latest_run(self.state_dir))
         self._check_demo_target()
         self._sentry_mount()  # stored results now; the check after the demo-target check
+        if self.watch_path is not None:
+            self._start_watch()
         # A run started elsewhere (another terminal, a browser tab) is shown, not duplicated.
         self._attach_to_current_run()
         self.set_interval(1.0, self._attach_to_current_run)
@@ -273,10 +283,14 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         gc.set_threshold(*GC_THRESHOLDS)
 
     def _subtitle(self) -> str:
-        parts = [self.config.target.base_url, "engine: built-in"]
+        parts = [self.config.target.base_url, self.engine_label()]
         if self.demo_target_url:
             parts.append(f"demo target started on {self.demo_target_url}")
         return " · ".join(parts)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        mine = self._history_check_action(action)
+        return super().check_action(action, parameters) if mine is None else mine
 
     def show_tab(self, tab_id: str) -> None:
         """Switch to a tab by its pane id (`overview-tab`, `load-tab`, ...)."""
@@ -378,6 +392,8 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
     def start_run(self, names: tuple[str, ...]) -> None:
         """Claim the state folder's run and start the engine, or follow the run that holds it."""
         names = tuple(names)
+        if self._watch_refusal():
+            return
         if self.run_active or not self._run_done.is_set():
             # (The second: the last run's thread is in its final microseconds after reporting.)
             self._say(
@@ -414,7 +430,9 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         self._run_done.clear()
         self._owns_run = True
         self.last_result = None
+        self.close_replay()
         self.load_pane.set_running(True, names)
+        self._load_baseline(tuple(dict.fromkeys([*names, *(s.name for s in plan.scenarios)])))
         self._run_load(plan, claim)
 
     def abort_run(self) -> None:
@@ -426,12 +444,15 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
     def stop_run(self, abort: bool = False) -> None:
         """Stop the run this app owns (running iterations get their gracefulStop; `abort`
         interrupts them); a followed run can only be stopped where it runs."""
+        if self._watch_refusal():
+            return
         if self.following is not None and not self.run_active:
             self._tell_whose_run(self.following, stopping=True)
             return
         if not self.run_active:
             self._say("no run is active", severity="warning")
             return
+        self._annotate_stop(abort)
         self._request_stop(abort)
         verb = "aborting" if abort else "stopping"
         self._say(f"{verb} {', '.join(self._run_names)}")
@@ -455,12 +476,17 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         final: RunFinished | RunFailed | None = None
         try:
             self._target_checked.wait(STOP_WAIT + 10)  # a starting demo target gets ready first
-            run = LoadRun(self.config, plan, workers=self.engine_workers)  # refuses remote targets
             base_url = self.config.target.base_url
+            # Remote targets are refused before anything is recorded (LoadRun checks again).
+            check_target(base_url, allow_remote=self.config.target.allow_remote)
             if not target_answers(base_url, timeout=2.0):
                 summary = target_down_message(base_url)
                 final = RunFailed(summary)
                 return
+            recorder, baselines = self._begin_history(plan, self._run_names)
+            run = LoadRun(self.config, plan, workers=self.engine_workers, baselines=baselines)
+            if recorder is not None:
+                run.observers.append(recorder)  # first: the interval is stored before it is shown
 
             def observe(update: object) -> None:
                 view = build_live_view(update, plan.scenarios)  # type: ignore[arg-type]
@@ -497,15 +523,20 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
                 claim.release()
             with self._run_lock:
                 self._load_run = None
+            with contextlib.suppress(Exception):
+                self._end_history(summary)
             if final is not None:
                 self.post_message(final)
             self._run_done.set()
 
     def _record_run(self, result: RunResult, claim: RunClaim) -> None:
         """Leave the run's record for the verdict, the checklist's load steps and the history."""
+        if self._finish_history(result):
+            return
         try:
+            run_id = self.recorder.run_id if self.recorder is not None else claim.info.run_id
             record = record_from_result(
-                result, self._run_names, run_id=claim.info.run_id, time_scale=self.time_scale
+                result, self._run_names, run_id=run_id, time_scale=self.time_scale
             )
             record_run(self.state_dir, record)
         except Exception as exc:  # a full disk must not turn a finished run into a failed one
@@ -544,7 +575,7 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
     # -- following another process's run
 
     def _attach_to_current_run(self) -> None:
-        if self.run_active or self.following is not None:
+        if self.run_active or self.following is not None or self.watch_path is not None:
             return
         try:
             info = self.registry.current()
@@ -676,6 +707,7 @@ class CcplateApp(ChecklistActions, SentryActions, App[int]):
         # However the app ends (quit, ctrl+c, a test leaving run_test), no run keeps going,
         # no worker process and no demo target is left behind.
         self._follow_stop.set()
+        self._history_unmount()
         self.cancel_checklist_steps()  # each records `cancelled` before the app is gone
         if not self._run_done.is_set():
             self._request_stop()

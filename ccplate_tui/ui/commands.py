@@ -50,6 +50,13 @@ def dashboard_commands(app: CcplateApp) -> list[PaletteCommand]:
     commands.append(
         PaletteCommand("Abort the run", "interrupt running iterations now", app.abort_run)
     )
+    commands.append(
+        PaletteCommand(
+            "Run history",
+            "recorded runs (key h): open one on the Load tab and scrub through it",
+            app.action_history,
+        )
+    )
     for tab_id, title in app.TAB_TITLES.items():
         commands.append(
             PaletteCommand(

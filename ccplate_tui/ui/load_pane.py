@@ -9,6 +9,7 @@ update on each view; the plots replot from a bounded history at most every
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,6 +23,7 @@ from textual.widgets import Button, ContentSwitcher, ListView
 
 from ccplate_tui.config.model import Config, ScenarioSpec
 from ccplate_tui.config.thresholds import ThresholdSpec
+from ccplate_tui.history.overlay import BaselineOverlay
 from ccplate_tui.load.engine import RunPlan, UnknownScenario, resolve_plan
 from ccplate_tui.load.live import LiveView, planned_end
 from ccplate_tui.load.results import RunResult
@@ -163,6 +165,12 @@ class LoadPane(Widget):
         self._dirty = True
         self._plot_context = PlotContext(0.0, (), ())
         self._specs: dict[str, ScenarioSpec] = dict(config.scenarios)
+        self.baseline: BaselineOverlay | None = None
+        """The baseline run drawn beside this run (a faint p95 line, a delta column)."""
+        self.replay_label: str | None = None
+        """`replay of r12 · 3/20` while a recorded run is shown; None otherwise."""
+        self.locked: str | None = None
+        """Why runs cannot be started or stopped here (watching a k6 file); None when they can."""
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -203,6 +211,51 @@ class LoadPane(Widget):
         if self.shown and self.is_mounted:
             self._render_view(view)
 
+    def set_baseline(self, overlay: BaselineOverlay | None) -> None:
+        """Draw `overlay` (None: no baseline) with the run on show."""
+        self.baseline = overlay
+        self._dirty = True
+        if self.is_mounted:
+            self.query_one(RequestTable).set_baseline(overlay.p95_by_name if overlay else None)
+
+    def show_replay(
+        self, label: str, views: Sequence[LiveView], index: int, names: tuple[str, ...] = ()
+    ) -> None:
+        """A recorded run (of `names`) up to its interval `index`: plots, tables and status as
+        they were then."""
+        if self.replay_label is None or names != self.run_names:
+            self.run_names = names
+            self._set_context(self._plan(names))
+        self.replay_label = label
+        self.running = False
+        self.stopping = False
+        self.result = None
+        self.summary_text = None
+        self.error = None
+        self.history.clear()
+        self.history.extend(PlotPoint.of(view) for view in views[: index + 1])
+        self.latest = views[index]
+        self._dirty = True
+        with self.app.batch_update():
+            self._switch("load-live")
+            self._render_view(self.latest)
+        self.refresh_bindings()
+
+    def end_replay(self) -> None:
+        """Leave replay mode (the recorded run stays on show until a run starts)."""
+        self.replay_label = None
+        if self.is_mounted:
+            self._refresh_status()
+        self.refresh_bindings()
+
+    def set_locked(self, reason: str | None) -> None:
+        """Disable (with a reason) or enable starting and stopping runs from this pane."""
+        self.locked = reason
+        if self.is_mounted:
+            self.query_one("#load-start", Button).disabled = reason is not None or self.running
+            self.query_one("#load-stop", Button).disabled = reason is not None or not self.running
+        self.refresh_bindings()
+
     def show_result(self, result: RunResult) -> None:
         """The run ended: show the headless runner's summary, scrollable, with a save key."""
         self.result = result
@@ -239,6 +292,7 @@ class LoadPane(Widget):
         """Whether a run is active; `names` are its scenarios or suites (a new run clears the
         previous run's data)."""
         if running and not self.running:
+            self.replay_label = None
             self.history.clear()
             self.latest = None
             self.result = None
@@ -261,8 +315,8 @@ class LoadPane(Widget):
                 self._switch("load-live")
             else:
                 scenarios.mark_running(())
-            self.query_one("#load-start", Button).disabled = running
-            self.query_one("#load-stop", Button).disabled = not running
+            self.query_one("#load-start", Button).disabled = running or self.locked is not None
+            self.query_one("#load-stop", Button).disabled = not running or self.locked is not None
             self._set_context(plan)
             if self.latest is None and running and plan is not None:
                 self.query_one(ThresholdTable).show_planned(plan.thresholds)
@@ -305,8 +359,14 @@ class LoadPane(Widget):
         ctx = self._plot_context
         planned = self.latest.planned if self.latest else ctx.planned
         with self.app.batch_update():
+            base = self.baseline
             self.query_one(LatencyPlot).draw(
-                points, planned=planned, thresholds=ctx.thresholds, stage_marks=ctx.stage_marks
+                points,
+                planned=planned,
+                thresholds=ctx.thresholds,
+                stage_marks=ctx.stage_marks,
+                baseline=base.points if base else (),
+                baseline_label=f"baseline {base.run_id} p95" if base else "",
             )
             self.query_one(RatePlot).draw(points, planned=planned, stage_marks=ctx.stage_marks)
             self.query_one(HistogramPlot).draw(self.latest.histogram if self.latest else ())
@@ -354,6 +414,8 @@ class LoadPane(Widget):
             self._dirty = True
 
     def _state(self) -> str:
+        if self.replay_label is not None:
+            return self.replay_label
         if self.running:
             return "stopping..." if self.stopping else "running"
         if self.error is not None:
@@ -424,6 +486,8 @@ class LoadPane(Widget):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # None shows the key greyed out in the footer: visible, but not possible right now.
+        if action in ("start", "stop", "abort") and self.locked is not None:
+            return None
         if action == "start":
             return None if self.running or not self.is_mounted or not self.selected_names else True
         if action == "stop":
@@ -438,12 +502,12 @@ class LoadPane(Widget):
 
     def action_start(self) -> None:
         names = self.selected_names
-        if self.running or not names:
+        if self.running or not names or self.locked is not None:
             return
         self.post_message(self.StartRequested(names))
 
     def action_stop(self) -> None:
-        if not self.running or self.stopping:
+        if not self.running or self.stopping or self.locked is not None:
             return
         self.stopping = True
         self._refresh_status()
@@ -451,7 +515,7 @@ class LoadPane(Widget):
         self.post_message(self.StopRequested())
 
     def action_abort(self) -> None:
-        if not self.running:
+        if not self.running or self.locked is not None:
             return
         self.stopping = True
         self._refresh_status()

@@ -123,9 +123,12 @@ class LatencyPlot(PlotextPlot):
         planned: float,
         thresholds: Sequence[float] = (),
         stage_marks: Sequence[float] = (),
+        baseline: Sequence[tuple[float, float]] = (),
+        baseline_label: str = "baseline p95",
     ) -> None:
-        """Replot from `points`; `thresholds` are ms values drawn as horizontal lines and
-        `stage_marks` seconds drawn as vertical lines."""
+        """Replot from `points`; `thresholds` are ms values drawn as horizontal lines,
+        `stage_marks` seconds drawn as vertical lines, and `baseline` (elapsed s, p95 ms) points
+        of a baseline run as a faint line."""
         plt = self.plt
         plt.clear_figure()
         title = "Latency ms (interval p50 / p95 / p99)"
@@ -137,7 +140,9 @@ class LatencyPlot(PlotextPlot):
         shown = downsample([p for p in points if p.has_latency], limit, lambda p: p.p99)
         left, right = x_range(points, planned)
         plt.xlim(left, right)
-        top = max([*(p.p99 for p in shown), *thresholds, 1.0]) * 1.1
+        # Only the stretch of the baseline run that lines up with this plot's time span.
+        base = downsample([b for b in baseline if left <= b[0] <= right], limit, lambda b: b[1])
+        top = max([*(p.p99 for p in shown), *(b[1] for b in base), *thresholds, 1.0]) * 1.1
         plt.ylim(0, top)
         muted = theme_rgb(self, "foreground-darken-3")
         for mark in stage_marks:
@@ -145,6 +150,15 @@ class LatencyPlot(PlotextPlot):
                 plt.vline(mark, muted)
         for value in thresholds:
             plt.hline(value, theme_rgb(self, "error"))
+        if base:
+            # Drawn first and muted, so the live lines stay on top of it.
+            plt.plot(
+                [b[0] for b in base],
+                [b[1] for b in base],
+                marker="dot",
+                color=theme_rgb(self, "foreground-darken-2"),
+                label=baseline_label,
+            )
         plot_lines(
             self,
             shown,
