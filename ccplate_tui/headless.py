@@ -24,6 +24,7 @@ from ccplate_tui.config.timescale import with_time_scale
 from ccplate_tui.config.units import parse_duration
 from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE
 from ccplate_tui.history.baselines import baseline_runs, resolve_baseline_details
+from ccplate_tui.history.fault_notes import FaultNotes
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.recorder import HistoryRecorder
 from ccplate_tui.k6.runner import K6Run, K6SetupError
@@ -283,6 +284,7 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
     recorder = _start_history(args, run, plan)
     if recorder is not None:
         run.observers.insert(0, recorder)
+        run.observers.insert(1, FaultNotes(recorder, run.config.target.base_url))
     stops: list[float] = []
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, _interrupt_handler(run, stops))

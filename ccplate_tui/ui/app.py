@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.model import Config, TargetSpec
+from ccplate_tui.history.fault_notes import FaultNotes
 from ccplate_tui.load.engine import LoadRun, RunPlan, UnknownScenario, resolve_plan
 from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.pool import WorkerFailure
@@ -487,6 +488,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
             run = LoadRun(self.config, plan, workers=self.engine_workers, baselines=baselines)
             if recorder is not None:
                 run.observers.append(recorder)  # first: the interval is stored before it is shown
+                run.observers.append(FaultNotes(recorder, self.config.target.base_url))
 
             def observe(update: object) -> None:
                 view = build_live_view(update, plan.scenarios)  # type: ignore[arg-type]

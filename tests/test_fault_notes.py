@@ -1,0 +1,85 @@
+"""Fault changes in the demo target during a run are annotated in the run's history."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ccplate_tui.cli import main
+from ccplate_tui.history.fault_notes import FaultNotes, describe_faults
+from ccplate_tui.history.legacy import open_history
+from ccplate_tui.target.server import start_target_process, stop_target_process
+from tests.http_fixtures import FixtureServer
+
+CONFIG = """
+[target]
+base_url = "{url}"
+[options]
+interval = "500ms"
+[scenarios.steady]
+executor = "constant-vus"
+vus = 1
+duration = "4s"
+[[scenarios.steady.requests]]
+path = "{path}"
+think_time = "50ms"
+"""
+
+
+@pytest.fixture
+def demo_target():
+    proc, url = start_target_process(port=0)
+    try:
+        yield url
+    finally:
+        stop_target_process(proc)
+
+
+def test_a_fault_change_mid_run_is_noted(demo_target: str, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "scenarios.toml").write_text(CONFIG.format(url=demo_target, path="/api/health"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CCPLATE_TUI_STATE_DIR", raising=False)
+    httpx.patch(f"{demo_target}/__admin/faults", json={"error_rate": 0.5}).raise_for_status()
+
+    def change_faults() -> None:
+        time.sleep(2.0)
+        httpx.put(f"{demo_target}/__admin/faults", json={"latency": "5ms"}).raise_for_status()
+
+    changer = threading.Thread(target=change_faults)
+    changer.start()
+    try:
+        assert main(["run", "--quiet", "--workers", "1"]) == 0
+    finally:
+        changer.join(10)
+    with open_history(tmp_path / ".ccplate") as store:  # type: ignore[union-attr]
+        (run,) = store.runs()
+        notes = [(a.kind, a.text) for a in store.annotations(run.id)]
+    assert ("fault", "faults at start: error_rate=0.5") in notes
+    assert ("fault", "faults changed: error_rate=0.5 -> latency=5ms") in notes
+
+
+def test_a_target_that_is_not_the_demo_is_asked_once() -> None:
+    with FixtureServer() as url:
+        notes_made = []
+
+        class Recorder:  # collects what would be annotated: nothing, here
+            def annotate(self, kind: str, text: str) -> None:
+                notes_made.append((kind, text))
+
+        notes = FaultNotes(Recorder(), url)  # type: ignore[arg-type]
+        notes(None)
+        assert not notes.enabled
+        notes(None)
+        assert notes_made == []
+    remote = FaultNotes(Recorder(), "https://example.invalid")  # type: ignore[arg-type]
+    assert not remote.enabled, "a non-loopback target is never asked"
+
+
+def test_describe_faults_names_only_what_is_on() -> None:
+    quiet = {"error_rate": 0.0, "latency": "0s", "slow": [], "paths": None, "active": False}
+    assert describe_faults(quiet) == "none"
+    assert describe_faults({**quiet, "latency": "20ms", "active": True}) == "latency=20ms"
