@@ -151,10 +151,13 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         operator: str | None = None,
         watch: Path | None = None,
         watch_plan: RunPlan | None = None,
+        engine: str = "built-in",
     ) -> None:
         """`watch`: follow this k6 NDJSON file instead of running load (judged by `watch_plan`,
-        else by the thresholds the stream declares)."""
+        else by the thresholds the stream declares). `engine`: `built-in`, or `k6` to run the
+        exported scenario with the local k6 binary (same snapshots, same panes)."""
         super().__init__()
+        self.engine = engine
         # multiprocessing starts its resource tracker on first use with `sys.stderr.fileno()`;
         # inside a running app that is -1 and the engine's spawn fails ("bad value(s) in
         # fds_to_keep"), so start it now, while stderr is the real one.
@@ -467,8 +470,17 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
             run = self._load_run
         # Before the pool has spawned every worker a stop would miss the late ones; the
         # observer repeats it at the first interval instead.
-        if run is not None and run.pool.run_start is not None:
+        pool = getattr(run, "pool", None)  # k6 has no pool: it can be stopped at any time
+        if run is not None and (pool is None or pool.run_start is not None):
             run.stop(graceful=not self._stop_aborts)
+
+    def _new_run(self, plan: RunPlan, baselines: dict[str, float]) -> LoadRun:
+        """The engine for a run: the built-in one, or k6 running the exported scenario."""
+        if self.engine == "k6":
+            from ccplate_tui.k6.runner import K6Run
+
+            return K6Run(self.config, plan, baselines=baselines)  # type: ignore[return-value]
+        return LoadRun(self.config, plan, workers=self.engine_workers, baselines=baselines)
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load-run")
     def _run_load(self, plan: RunPlan, claim: RunClaim) -> None:
@@ -485,7 +497,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
                 final = RunFailed(summary)
                 return
             recorder, baselines = self._begin_history(plan, self._run_names)
-            run = LoadRun(self.config, plan, workers=self.engine_workers, baselines=baselines)
+            run = self._new_run(plan, baselines)
             if recorder is not None:
                 run.observers.append(recorder)  # first: the interval is stored before it is shown
                 run.observers.append(FaultNotes(recorder, self.config.target.base_url))

@@ -44,6 +44,13 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
         help="open on the Load tab with this scenario or suite already started (repeatable)",
     )
     group.add_argument(
+        "--engine",
+        dest="dashboard_engine",
+        choices=("built-in", "k6"),
+        default="built-in",
+        help="run scenarios with the built-in engine or the local k6 binary",
+    )
+    group.add_argument(
         "--workers",
         dest="dashboard_workers",
         type=int,
@@ -101,6 +108,7 @@ def build_dashboard_app(args: argparse.Namespace) -> CcplateApp | int:
         theme=args.dashboard_theme,
         run=tuple(args.dashboard_run),
         workers=args.dashboard_workers,
+        engine=args.dashboard_engine,
         state_dir=Path(args.dashboard_state) if args.dashboard_state else None,
         time_scale=args.dashboard_time_scale,
         operator=as_name,

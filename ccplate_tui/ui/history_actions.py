@@ -158,7 +158,7 @@ class HistoryActions:
             return f"replay of {self.replay.run_id}"
         if self.watch_path is not None:
             return f"engine: k6 (watching {self.watch_path})"
-        return "engine: built-in"
+        return f"engine: {getattr(self, 'engine', 'built-in')}"
 
     def _update_subtitle(self) -> None:
         self.sub_title = self._subtitle()
@@ -181,6 +181,7 @@ class HistoryActions:
                 self.config,
                 plan,
                 names,
+                engine=getattr(self, "engine", "built-in"),
                 time_scale=self.time_scale,
                 baseline_for=baseline_runs(details),
             )
