@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ccplate_tui.checklist.runners import RunContext, run_step
+from ccplate_tui.history.legacy import open_history
 from ccplate_tui.load.run_records import RunRecord, ThresholdRecord, list_runs, record_run
 from ccplate_tui.sentry.last_results import (
     CAPTURE_FILE,
@@ -306,6 +307,9 @@ def test_load_runs_the_scenario_and_passes(tmp_path: Path, demo_target: str) -> 
     records = list_runs(ctx.state_dir)
     assert [r.run_id for r in records] == [ev["run_id"]]
     assert records[0].passed
+    with open_history(ctx.state_dir) as store:  # type: ignore[union-attr]
+        stored = store.run(ev["run_id"])
+        assert stored is not None and stored.interval_count >= 1, "whole run: baseline-able"
     assert lines[0].startswith("running tiny now")
     assert toml_ready(outcome)
     # The run it just recorded now lets the step pass without traffic.

@@ -17,6 +17,8 @@ from ccplate_tui.checklist.model import Step
 from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.checklist.runners import Progress, RunContext
 from ccplate_tui.checklist.runners.common import clean_evidence, seconds
+from ccplate_tui.history.legacy import open_history
+from ccplate_tui.history.recorder import HistoryRecorder
 from ccplate_tui.load.run_records import (
     RunRecord,
     ThresholdRecord,
@@ -132,6 +134,9 @@ def _run_now(
                 progress(f"{scenario}: {seconds(update.elapsed)} · {count} requests")
 
         run.observers.append(observe)
+    recorder = _begin_history(ctx, config, plan, scenario, step.time_scale)
+    if recorder is not None:
+        run.observers.insert(0, recorder)  # the whole run in the history: baseline-able
     finished = threading.Event()
 
     def stop_on_cancel() -> None:
@@ -145,11 +150,19 @@ def _run_now(
     try:
         result = run.run()
     except WorkerFailure as exc:
+        if recorder is not None:
+            recorder.abandon(f"the load engine failed: {exc}")
+            recorder.store.close()
         return _failed(f"the load engine failed: {exc}", base)
     finally:
         finished.set()
         watcher.join(1.0)
-    record = record_from_result(result, [scenario], time_scale=step.time_scale)
+    run_id = None
+    if recorder is not None:
+        with contextlib.suppress(Exception), recorder.store:
+            if recorder.finish(result):
+                run_id = recorder.run_id
+    record = record_from_result(result, [scenario], time_scale=step.time_scale, run_id=run_id)
     evidence: dict[str, Any] = {
         **base,
         **_record_evidence(record, scenario),
@@ -157,7 +170,8 @@ def _run_now(
         "duration_s": round(result.duration, 2),
     }
     try:
-        record_run(ctx.state_dir, record)
+        if run_id is None:  # the history could not take the whole run: at least its outcome
+            record_run(ctx.state_dir, record)
     except OSError as exc:
         evidence["record_error"] = f"the run could not be recorded: {exc.strerror or exc}"
     if cancel.is_set() and result.stopped == "interrupted":
@@ -209,6 +223,21 @@ def _record_evidence(record: RunRecord, scenario: str) -> dict[str, Any]:
         "ended_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.ended_at)),
         "thresholds": [_threshold_text(t) for t in record.thresholds],
     }
+
+
+def _begin_history(
+    ctx: RunContext, config: Any, plan: Any, scenario: str, time_scale: float
+) -> HistoryRecorder | None:
+    """Record the run in the state folder's history; None (the run goes on) when it cannot."""
+    store = None
+    try:
+        store = open_history(ctx.state_dir)
+        assert store is not None  # create=True
+        return HistoryRecorder(store, config, plan, [scenario], time_scale=time_scale)
+    except Exception:  # a damaged history must not fail the step
+        if store is not None:
+            store.close()
+        return None
 
 
 def _failed(reason: str, evidence: dict[str, Any]) -> StepOutcome:
