@@ -195,7 +195,10 @@ def test_show_recomputes_figures_from_the_stored_intervals(recorded: Recorded, c
     assert data["config_hash"] and len(data["config_hash"]) == 64
     assert {t["expression"] for t in data["thresholds"]} == {"p(95)<5000", "rate<0.01"}
     assert all(t["ok"] is True for t in data["thresholds"])
-    assert data["annotations"] == []
+    # The demo target ran with injected latency: the run's history says so.
+    assert [(a["kind"], a["text"]) for a in data["annotations"]] == [
+        ("fault", f"faults at start: latency={LATENCY_MS}ms")
+    ]
 
     code, out, _ = history(capsys, "show", "r2", state=recorded.state, config=recorded.config)
     assert code == 0
