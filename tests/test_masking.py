@@ -21,7 +21,7 @@ CASES = [
     ('{"password": "hunter2", "user": "bob"}', "hunter2", '"user": "bob"'),
     ("{'client_secret': 'xyzzy-42'}", "xyzzy-42", "client_secret"),
     ("https://api.example.com/v1?api_key=k-123456&page=2", "k-123456", "page=2"),
-    ("//registry.npmjs.org/:_authToken=abcdef-0123-4567", "abcdef-0123-4567", "registry.npmjs"),
+    ("//127.0.0.1:4873/:_authToken=abcdef-0123-4567", "abcdef-0123-4567", "127.0.0.1:4873/"),
     ("postgres://admin:Pa55w0rd@db.internal:5432/app", "Pa55w0rd", "db.internal:5432/app"),
     ("sentry verify --api-token sntrys_abc123 --org acme", "sntrys_abc123", "--org acme"),
     ("leaked ghp_abcdefghijklmnopqrstuvwxyz0123456789 here", "ghp_abcdefghij", "leaked"),
