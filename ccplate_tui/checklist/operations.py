@@ -17,8 +17,8 @@ from ccplate_tui.checklist.model import ANYONE, Checklist, Phase, Step, step_fin
 from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.checklist.progress import ChecklistView, PhaseState, StepState, build_view
 from ccplate_tui.checklist.state import ChecklistStore, Event, EventAction, EventDraft
-from ccplate_tui.load.run_registry import _process_started
 from ccplate_tui.masking import mask_secrets
+from ccplate_tui.process_identity import process_started
 
 __all__ = [
     "Refused",
@@ -203,7 +203,7 @@ def begin_step(store: ChecklistStore, checklist: Checklist, step_id: str, who: s
             "to run"
         )
     pid = os.getpid()
-    pid_started = _process_started(pid)
+    pid_started = process_started(pid)
 
     def decide(view: ChecklistView) -> list[EventDraft]:
         _check_gate(view, step)

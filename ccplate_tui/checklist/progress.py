@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import psutil
-
 from ccplate_tui.checklist.model import Checklist, Phase, Step, step_fingerprint
 from ccplate_tui.checklist.state import Event
+from ccplate_tui.process_identity import process_alive
 
 __all__ = [
     "RESULT_ACTIONS",
@@ -150,17 +149,6 @@ class ChecklistView:
     def running(self) -> tuple[StepState, ...]:
         """Steps whose process is still at work."""
         return tuple(s for p in self.phases for s in p.steps if s.status == "running")
-
-
-def process_alive(pid: int, pid_started: float) -> bool:
-    """True while process `pid` runs and is the one that started then (not a recycled pid)."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return abs(process.create_time() - pid_started) < 1.0
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
-        return False
 
 
 def build_view(

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from ccplate_tui.history.headline import finite, headline
-from ccplate_tui.history.liveness import alive, process_started
 from ccplate_tui.history.rows import (
     ANNOTATION_KINDS,
     Annotation,
@@ -44,6 +43,8 @@ from ccplate_tui.load.metrics_codec import (
 )
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
+from ccplate_tui.process_identity import process_alive as alive
+from ccplate_tui.process_identity import process_started
 
 __all__ = ["DB_NAME", "HistoryError", "HistoryStore", "UnknownRun", "history_path"]
 

@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import psutil
-
 from ccplate_tui.load.live import LiveView
+from ccplate_tui.process_identity import process_alive, process_started
 
 log = logging.getLogger(__name__)
 
@@ -201,23 +200,9 @@ def _kind(data: Any) -> str:
 # --- process liveness ---------------------------------------------------------------------------
 
 
-def _process_started(pid: int) -> float | None:
-    """Start time of a live (non-zombie) process `pid`, or None when there is none."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return process.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
-        # AccessDenied cannot happen for pid/create_time on Linux; treat it as "gone" to stay
-        # on the side of letting a run start rather than blocking forever on a stranger's pid.
-        return None
-
-
 def owner_alive(info: RunInfo) -> bool:
     """True while the process that claimed `info` still runs (not a recycled pid)."""
-    started = _process_started(info.pid)
-    return started is not None and abs(started - info.pid_started) < 1.0
+    return process_alive(info.pid, info.pid_started)
 
 
 # --- the registry -------------------------------------------------------------------------------
@@ -326,7 +311,7 @@ class RunRegistry:
 
     def _new_info(self, names: tuple[str, ...], owner: str) -> RunInfo:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        started = _process_started(os.getpid())
+        started = process_started(os.getpid())
         assert started is not None  # this very process
         return RunInfo(
             run_id=run_id,
