@@ -10,12 +10,10 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
@@ -28,7 +26,12 @@ from sentry_sdk.utils import event_from_exception, exc_info_from_error
 
 from ccplate_tui import __version__
 from ccplate_tui.sentry.dsn import Dsn, mask_dsns, mask_key, parse_dsn
-from ccplate_tui.sentry.event_lookup import EventConfirmation, confirmation_to_json
+from ccplate_tui.sentry.event_lookup import (
+    EventConfirmation,
+    confirmation_to_json,
+    normalise_event_id,
+    retry_after_seconds,
+)
 
 Compression = Literal["gzip", "br", "none"]
 SDK_NAME = f"sentry.python/{SDK_VERSION}"
@@ -134,19 +137,6 @@ def _scrubber(dsn: Dsn) -> Callable[[str], str]:
     return scrub
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
 def _rate_limit_seconds(header: str | None) -> float | None:
     """The longest wait named by X-Sentry-Rate-Limits (`secs:categories:scope[:reason]`, …)."""
     waits = []
@@ -239,7 +229,7 @@ def _explain(
         except ValueError:
             data = None
         got = data.get("id") if isinstance(data, dict) else None
-        if isinstance(got, str) and got.replace("-", "").lower() == event_id:
+        if isinstance(got, str) and normalise_event_id(got) == event_id:
             return True, (
                 f"delivered: the ingest accepted event {event_id} (200); look for the issue "
                 f"with tag {CHECK_TAG}:{event_id} in Sentry, or confirm it through the API"
@@ -375,7 +365,7 @@ def send_test_error(
             parsed.masked(), url, event_id, False, answer, explanation, sent_at, SDK_NAME
         )
     rate_limits = headers.get("x-sentry-rate-limits")
-    retry_after = _retry_after(headers.get("retry-after"))
+    retry_after = retry_after_seconds(headers.get("retry-after"))
     if retry_after is None and exchange.status == 429:
         retry_after = _rate_limit_seconds(rate_limits)
     answer = IngestAnswer(

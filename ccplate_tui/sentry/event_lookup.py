@@ -78,7 +78,7 @@ def _detail(response: httpx.Response, token: str) -> str:
     return _scrub(text, token)
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
         return None
@@ -93,7 +93,8 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _normalise_id(event_id: str) -> str:
+def normalise_event_id(event_id: str) -> str:
+    """Event ids compare without dashes and case (Sentry prints both forms)."""
     return event_id.strip().replace("-", "").lower()
 
 
@@ -150,7 +151,7 @@ def confirm_event(
             "(needs a token with project:read, the organization slug and the project slug)",
             token or "",
         )
-    event = _normalise_id(event_id)
+    event = normalise_event_id(event_id)
     if not re.fullmatch(r"[0-9a-f]{32}", event):
         return _result(
             False, 0, None, f"{event_id!r} is not a Sentry event id (32 hex digits)", token
@@ -206,7 +207,7 @@ def confirm_event(
                 )
             remaining = deadline - clock()
             if status == 429:
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
                 wait = delay if wait is None else wait
                 if wait >= remaining:
                     return _result(
@@ -274,7 +275,7 @@ def _found(
             token,
         )
     got = str(data.get("eventID") or data.get("id") or "")
-    if got and _normalise_id(got) != event:
+    if got and normalise_event_id(got) != event:
         return _result(
             False,
             attempts,
