@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from ccplate_tui.sentry.compat_report import render_report, report_to_json
 from ccplate_tui.sentry.compatibility import (
     EXIT_FOR_VERDICT,
     PROXY_CAVEAT,
     VERIFY_COMMAND,
     CompatReport,
     assess,
-    render_report,
-    report_to_json,
 )
 from ccplate_tui.sentry.demo_packument import build_packument
 from ccplate_tui.sentry.npm_semver import compare_versions, is_prerelease, sort_versions

@@ -10,7 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ccplate_tui.sentry.capture import CaptureResult, capture_to_json, send_test_error
-from ccplate_tui.sentry.compatibility import CompatReport, assess, report_to_json
+from ccplate_tui.sentry.compat_report import report_to_json
+from ccplate_tui.sentry.compatibility import CompatReport, assess
 from ccplate_tui.sentry.dsn import Dsn, parse_dsn
 from ccplate_tui.sentry.event_lookup import api_base_for, confirm_event
 from ccplate_tui.sentry.last_results import CAPTURE_FILE, COMPATIBILITY_FILE, save_result

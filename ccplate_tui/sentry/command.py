@@ -102,7 +102,8 @@ def _load_spec(args: argparse.Namespace) -> tuple[SentrySpec, Path]:
 
 def check_command(args: argparse.Namespace) -> int:
     from ccplate_tui.sentry.checks import compatibility_check
-    from ccplate_tui.sentry.compatibility import EXIT_FOR_VERDICT, render_report, report_to_json
+    from ccplate_tui.sentry.compat_report import render_report, report_to_json
+    from ccplate_tui.sentry.compatibility import EXIT_FOR_VERDICT
     from ccplate_tui.sentry.packument import PackumentError
     from ccplate_tui.sentry.project_scan import ProjectError
     from ccplate_tui.sentry.settings import resolve_settings

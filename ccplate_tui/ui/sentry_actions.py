@@ -27,7 +27,7 @@ from ccplate_tui.sentry.checks import (
     capture_dsn,
     compatibility_check,
 )
-from ccplate_tui.sentry.compatibility import report_to_json
+from ccplate_tui.sentry.compat_report import report_to_json
 from ccplate_tui.sentry.dsn import DsnError, mask_dsns
 from ccplate_tui.sentry.last_results import CAPTURE_FILE, COMPATIBILITY_FILE, load_result
 from ccplate_tui.sentry.npm_registry import registry_for

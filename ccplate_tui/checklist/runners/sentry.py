@@ -120,7 +120,7 @@ def _compatibility(
     settings: SentrySettings, state_dir: Path, cancel: threading.Event, progress: Progress | None
 ) -> StepOutcome:
     from ccplate_tui.sentry.checks import compatibility_check
-    from ccplate_tui.sentry.compatibility import report_to_json
+    from ccplate_tui.sentry.compat_report import report_to_json
     from ccplate_tui.sentry.packument import PackumentError
     from ccplate_tui.sentry.project_scan import ProjectError
 
