@@ -206,7 +206,6 @@ def run_command(args: argparse.Namespace) -> int:
         plan = resolve_plan(config, args.scenarios)
         details = _baseline_details(args, config, plan)
         baselines = {d.key: d.value for d in details if d.value is not None}
-        args.baseline_for = baseline_runs(details)
         if getattr(args, "engine", "built-in") == "k6":
             run = K6Run(
                 config,
@@ -239,7 +238,7 @@ def run_command(args: argparse.Namespace) -> int:
     elif args.target_faults:
         return _usage_error("--target-faults needs --start-target")
     try:
-        return _run_and_report(args, run, plan, outputs)
+        return _run_and_report(args, run, plan, outputs, baseline_runs(details))
     finally:
         if target_proc is not None:
             stop_target_process(target_proc)
@@ -273,7 +272,13 @@ def _warn_if_nothing_listens(base_url: str) -> None:
     print(f"WARN nothing answers at {base_url}: {exc.strerror or exc}{hint}", file=sys.stderr)
 
 
-def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[Path]) -> int:
+def _run_and_report(
+    args: argparse.Namespace,
+    run: LoadRun,
+    plan,  # type: ignore[no-untyped-def]
+    outputs: list[Path],
+    baseline_for: dict[str, str],
+) -> int:
     _warn_if_nothing_listens(run.config.target.base_url)
     print(describe_scenarios(plan.scenarios), file=sys.stderr, flush=True)
     writers = [NdjsonWriter(path, plan.thresholds) for path in outputs]
@@ -281,7 +286,7 @@ def _run_and_report(args: argparse.Namespace, run: LoadRun, plan, outputs: list[
         run.observers.append(ProgressPrinter(sys.stderr, plan.scenarios))
     for writer in writers:
         run.observers.append(lambda update, w=writer: w.write_snapshot(update.snapshot))
-    recorder = _start_history(args, run, plan)
+    recorder = _start_history(args, run, plan, baseline_for)
     if recorder is not None:
         run.observers.insert(0, recorder)
         run.observers.insert(1, FaultNotes(recorder, run.config.target.base_url))
@@ -348,7 +353,12 @@ def _baseline_details(args: argparse.Namespace, config, plan) -> list:  # type: 
         return []
 
 
-def _start_history(args: argparse.Namespace, run: LoadRun, plan) -> HistoryRecorder | None:
+def _start_history(
+    args: argparse.Namespace,
+    run: LoadRun,
+    plan,  # type: ignore[no-untyped-def]
+    baseline_for: dict[str, str],
+) -> HistoryRecorder | None:
     """Begin recording the run in the state folder's history; None when it cannot be (the run
     goes on, and `_record` tries once more at the end and warns)."""
     store = None
@@ -363,7 +373,7 @@ def _start_history(args: argparse.Namespace, run: LoadRun, plan) -> HistoryRecor
             args.scenarios,
             engine=engine,
             time_scale=args.time_scale,
-            baseline_for=getattr(args, "baseline_for", None),
+            baseline_for=baseline_for,
         )
     except Exception:  # a broken history must not stop a load run
         if store is not None:

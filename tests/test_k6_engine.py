@@ -261,36 +261,43 @@ def test_observers_get_engine_updates_that_build_live_views(target, tmp_path: Pa
     assert result.config is run.config and result.scenario_names == ("quick",)
 
 
+LONG_RUN = """
+[scenarios.long]
+executor = "constant-vus"
+vus = {vus}
+duration = "60s"
+[[scenarios.long.requests]]
+name = "health"
+path = "/api/health"
+think_time = "50ms"
+"""
+
+
+def _start_long_k6_run(
+    target: str, tmp_path: Path, vus: int, stdout: int
+) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
+    """`run --engine k6` of a 60 s scenario, once k6 runs: the tool's process and k6's."""
+    config = write_config(tmp_path, target, LONG_RUN.format(vus=vus))
+    proc = subprocess.Popen(
+        [*K6_RUN, "long", "--config", str(config)],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the first live progress line: k6 is running
+        if line.startswith("running ("):
+            break
+    k6_procs = [c for c in psutil.Process(proc.pid).children(recursive=True) if c.name() == "k6"]
+    return proc, k6_procs
+
+
 @needs_k6
 def test_ctrl_c_interrupts_k6_prints_the_partial_summary_and_leaves_no_k6(
     target, tmp_path: Path
 ) -> None:
-    config = write_config(
-        tmp_path,
-        target,
-        """
-        [scenarios.long]
-        executor = "constant-vus"
-        vus = 2
-        duration = "60s"
-        [[scenarios.long.requests]]
-        name = "health"
-        path = "/api/health"
-        think_time = "50ms"
-        """,
-    )
-    proc = subprocess.Popen(
-        [*K6_RUN, "long", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, k6_procs = _start_long_k6_run(target, tmp_path, 2, subprocess.PIPE)
     try:
-        for line in proc.stderr:  # wait for the first live progress line: k6 is running
-            if line.startswith("running ("):
-                break
-        children = [c for c in psutil.Process(proc.pid).children(recursive=True)]
-        k6_procs = [c for c in children if c.name() == "k6"]
         assert len(k6_procs) == 1
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -305,33 +312,8 @@ def test_ctrl_c_interrupts_k6_prints_the_partial_summary_and_leaves_no_k6(
 
 @needs_k6
 def test_kill_9_of_the_tool_takes_k6_down_too(target, tmp_path: Path) -> None:
-    config = write_config(
-        tmp_path,
-        target,
-        """
-        [scenarios.long]
-        executor = "constant-vus"
-        vus = 1
-        duration = "60s"
-        [[scenarios.long.requests]]
-        name = "health"
-        path = "/api/health"
-        think_time = "50ms"
-        """,
-    )
-    proc = subprocess.Popen(
-        [*K6_RUN, "long", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, k6_procs = _start_long_k6_run(target, tmp_path, 1, subprocess.DEVNULL)
     try:
-        for line in proc.stderr:
-            if line.startswith("running ("):
-                break
-        k6_procs = [
-            c for c in psutil.Process(proc.pid).children(recursive=True) if c.name() == "k6"
-        ]
         assert len(k6_procs) == 1
         proc.kill()
         proc.wait(timeout=30)

@@ -276,26 +276,19 @@ def run_command(args: argparse.Namespace, session: _Session) -> int:
         if answer not in ("y", "yes"):
             print("not run")
             return EXIT_USAGE
-    resume = state.timer_started if step.kind == "timer" else None
-    watched = state.watched_until if resume is not None else None
-    begin_step(session.store, session.checklist, step.id, session.who)
-    cancel = threading.Event()
 
     def on_watch(evidence: Mapping[str, Any]) -> None:
         record_watch(session.store, session.checklist, step.id, session.who, evidence)
+
+    ctx = RunContext.for_step(state, session.config, session.state_dir, on_watch=on_watch)
+    begin_step(session.store, session.checklist, step.id, session.who)
+    cancel = threading.Event()
 
     shown = _ProgressLine(sys.stdout)
     progress = shown.show
 
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
-        ctx = RunContext(
-            session.config,
-            session.state_dir,
-            on_watch=on_watch,
-            timer_started=resume,
-            timer_watched_until=watched,
-        )
         outcome = run_step(step, ctx, cancel, progress)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -233,8 +233,6 @@ class ChecklistActions:
         if store is None or checklist is None or state is None:
             return False
         step = state.step
-        resume = state.timer_started if step.kind == "timer" else None
-        watched = state.watched_until if resume is not None else None
         try:
             ops.begin_step(store, checklist, step.id, self.operator)
         except (ops.Refused, StateError) as exc:
@@ -248,7 +246,7 @@ class ChecklistActions:
         what = say.describe_action(step, self.config.path)[0]
         self._say(f"running {step.id}: {what}")
         self.run_worker(
-            lambda: self._step_worker(step, run, resume, watched),
+            lambda: self._step_worker(state, run),
             thread=True,
             group=f"checklist-{step.id}",
             name=f"checklist-{step.id}",
@@ -256,23 +254,19 @@ class ChecklistActions:
         )
         return True
 
-    def _step_worker(
-        self, step: Step, run: StepRun, resume: datetime | None, watched: datetime | None
-    ) -> None:
+    def _step_worker(self, state: StepState, run: StepRun) -> None:
         """The worker: the run itself is in a daemon thread, so quitting never waits for a
         runner that ignores its cancel (see run_abandonable); cancelling the worker cancels
         the step, which then records `cancelled`."""
         try:
-            run_abandonable(
-                lambda: self._execute(step, run, resume, watched), name=f"checklist-{step.id}"
-            )
+            run_abandonable(lambda: self._execute(state, run), name=f"checklist-{state.step.id}")
         except Abandoned:
             run.cancel.set()
 
-    def _execute(
-        self, step: Step, run: StepRun, resume: datetime | None, watched: datetime | None
-    ) -> None:
-        """Run the step and record its outcome (in a thread: no widget is touched here)."""
+    def _execute(self, state: StepState, run: StepRun) -> None:
+        """Run the step (as `state` was before its start was recorded) and record its outcome
+        (in a thread: no widget is touched here)."""
+        step = state.step
         store, checklist = self.checklist_store, self.checklist
         assert store is not None and checklist is not None
         error: str | None = None
@@ -284,12 +278,11 @@ class ChecklistActions:
             def progress(line: str) -> None:
                 self.post_message(ChecklistStepProgress(step.id, mask_secrets(line)))
 
-            ctx = RunContext(
+            ctx = RunContext.for_step(
+                state,
                 self.config,
                 self.state_dir,
                 on_watch=on_watch,
-                timer_started=resume,
-                timer_watched_until=watched,
                 load_workers=self.engine_workers,
             )
             try:

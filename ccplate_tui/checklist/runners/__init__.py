@@ -13,11 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccplate_tui.checklist.model import Step
 from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.config.model import Config
+
+if TYPE_CHECKING:
+    from ccplate_tui.checklist.progress import StepState
 
 Progress = Callable[[str], None]
 WatchSink = Callable[[Mapping[str, Any]], None]
@@ -38,6 +41,29 @@ class RunContext:
     counts as unwatched."""
     load_workers: int | None = None
     """Worker processes for a load step that runs its scenario (None: one per core)."""
+
+    @classmethod
+    def for_step(
+        cls,
+        state: StepState,
+        config: Config,
+        state_dir: Path,
+        *,
+        on_watch: WatchSink | None = None,
+        load_workers: int | None = None,
+    ) -> RunContext:
+        """The context for running `state`'s step, resuming its open timer window if any.
+
+        Take it before the start is recorded: that start is not a moment the window was watched.
+        """
+        return cls(
+            config,
+            state_dir,
+            on_watch=on_watch,
+            timer_started=state.timer_started,
+            timer_watched_until=state.watched_until,
+            load_workers=load_workers,
+        )
 
 
 Runner = Callable[[Step, RunContext, threading.Event, Progress | None], StepOutcome]
