@@ -61,9 +61,9 @@ def test_connection_refused_is_counted_not_raised() -> None:
 @pytest.mark.parametrize(
     ("path", "error"),
     [
-        ("/reset", "unexpected EOF: response body cut short"),
+        ("/reset", "unexpected EOF"),
         ("/garbage", "malformed HTTP response"),
-        ("/drop", "server closed the connection before answering"),
+        ("/drop", "EOF"),
     ],
 )
 def test_broken_responses_are_counted_by_class(server, path: str, error: str) -> None:

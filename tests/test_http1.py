@@ -98,7 +98,7 @@ async def _raw_server(handler) -> tuple[asyncio.AbstractServer, int]:  # type: i
     return server, server.sockets[0].getsockname()[1]
 
 
-async def test_a_stale_keep_alive_connection_is_retried_once() -> None:
+async def test_a_keep_alive_connection_closed_while_idle_is_not_reused() -> None:
     served = 0
 
     async def one_response_then_close(reader, writer) -> None:  # type: ignore[no-untyped-def]

@@ -5,42 +5,108 @@ Why not aiohttp's ClientSession here: on the 2-core dev machine against loopback
 uvloop process did about 14,500 requests per CPU-second through `session.get` and about 113,000
 through this protocol path (benchmarks/ and the README have the numbers). A load generator that
 spends its CPU in client bookkeeping measures itself; this path keeps the generator out of the
-way. Plain `http://` only; TLS, HEAD and HTTP/2 requests go through aiohttp or httpx.
+way. HTTP/1.1 over plain TCP or TLS; HEAD requests go through aiohttp, HTTP/2 through httpx.
+
+On the wire it behaves as k6 does (Go's net/http Transport, k6's httpext): a request that fails
+on a reused keep-alive connection before any byte of the answer is sent again on another
+connection only when it is replayable; bodies delimited by the connection's close are complete;
+1xx interim responses are skipped; bytes nobody asked for close the connection; coded bodies are
+decoded. tests/test_http_conformance*.py hold the servers that prove each of these.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import select
+import ssl
+from collections.abc import Iterable
 
 import httptools
 
+from ccplate_tui.load.content_coding import DecompressionError, decode_body
+from ccplate_tui.load.phases import RequestPhases
+from ccplate_tui.load.response_headers import ResponseHeaders
+
+MAX_INFORMATIONAL = 5
+"""Interim (1xx) responses tolerated before the final one (Go's max1xxResponses)."""
+
+REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods Go's Request.isReplayable sends again after a keep-alive race (with any body)."""
+
+_PEER_CLOSED = getattr(select, "POLLRDHUP", 0)
+_PEER_ACTIVITY = select.POLLIN | _PEER_CLOSED
+"""An idle connection showing either has been closed by the server or holds bytes nobody asked
+for; neither may carry the next request."""
+
+IDEMPOTENCY_HEADERS = frozenset({"idempotency-key", "x-idempotency-key"})
+"""A request carrying one of these is replayable whatever its method (Go, golang.org/issue/19943)."""
+
 
 class ServerClosed(ConnectionError):
-    """The server closed the connection before sending any part of a response."""
+    """The server closed the connection before sending any byte of a response (Go: `EOF`)."""
 
 
 class ResponseTruncated(ConnectionError):
-    """The connection ended in the middle of a response."""
+    """The connection ended in the middle of a response (Go: `unexpected EOF`)."""
 
 
 class MalformedResponse(ConnectionError):
     """The server sent bytes that are not an HTTP/1.x response."""
 
 
+class TooManyInterimResponses(MalformedResponse):
+    """More 1xx responses than Go's Transport tolerates before the final one."""
+
+
 class ConnectTimeout(ConnectionError):
     """The TCP connection was not established within the request timeout."""
 
 
-@dataclass(frozen=True)
 class Http1Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    headers_at: float
-    """perf_counter time when the status line and headers had arrived (time to first byte)."""
-    received: int
-    """Bytes read off the socket for this response."""
+    """One final response; `body` is decoded, `received` counts the bytes on the wire."""
+
+    __slots__ = ("body", "duration", "ended", "headers", "phases", "received", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: ResponseHeaders,
+        body: bytes,
+        received: int,
+        phases: RequestPhases,
+        ended: float,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.received = received
+        """Bytes read off the socket for this request (every attempt, interim responses too)."""
+        self.phases = phases
+        self.duration = phases.sending + phases.waiting + phases.receiving
+        """k6's http_req_duration in ms: sending + waiting + receiving."""
+        self.ended = ended
+        """perf_counter time when the last byte arrived."""
+
+
+def is_replayable(method: str, header_names: Iterable[str]) -> bool:
+    """Whether Go's Transport would send this request again after a keep-alive race.
+
+    PUT and DELETE are idempotent by RFC 9110 but Go (so k6) does not replay them without an
+    Idempotency-Key header: the server may have acted on them.
+    """
+    if method in REPLAYABLE_METHODS:
+        return True
+    return any(name.lower() in IDEMPOTENCY_HEADERS for name in header_names)
+
+
+def failure_phases(exc: BaseException) -> RequestPhases | None:
+    """The phases timed before `exc` ended a request, when the client recorded them."""
+    return getattr(exc, "phases", None)
+
+
+def failure_received(exc: BaseException) -> int:
+    """Bytes read off the socket before `exc` ended a request (k6 counts them received)."""
+    return getattr(exc, "received", 0)
 
 
 class _Connection(asyncio.Protocol):
@@ -49,46 +115,86 @@ class _Connection(asyncio.Protocol):
     __slots__ = (
         "_body",
         "_clock",
-        "_header_name",
-        "_headers",
-        "_headers_at",
+        "_coding",
+        "_first_at",
+        "_framed",
+        "_headers_done",
+        "_interim",
+        "_poll",
+        "_raw",
         "_received",
-        "_started",
+        "_status",
+        "_unsolicited",
         "_waiter",
+        "_watch",
+        "_wrote_at",
         "closed",
         "keep_alive",
         "parser",
         "transport",
     )
 
-    def __init__(self, clock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, clock, tls: bool = False) -> None:  # type: ignore[no-untyped-def]
         self._clock = clock
+        # Under TLS, bytes on an idle socket may be a session ticket, not a response: only the
+        # server's close disqualifies the connection.
+        self._watch = _PEER_CLOSED if tls else _PEER_ACTIVITY
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future | None = None
-        self._body: list[bytes] = []
-        self._headers: dict[str, str] = {}
-        self._header_name = ""
-        self._headers_at = 0.0
+        self._reset_message()
         self._received = 0
-        self._started = False
+        self._first_at = 0.0
+        self._wrote_at = 0.0
+        self._interim = 0
+        self._unsolicited = False
+        self._poll: select.poll | None = None
         self.closed = False
         self.keep_alive = True
+
+    def _reset_message(self) -> None:
+        self._raw: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._status = 0
+        self._coding: bytes | None = None
+        self._framed = False
+        """The body's end is known from Content-Length or chunking, not from the close."""
+        self._headers_done = False
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self._poll = select.poll()
+        self._poll.register(transport.get_extra_info("socket").fileno(), self._watch)
+
+    def reusable(self) -> bool:
+        """Whether this idle connection can carry a request: not closed, and nothing (a close,
+        a reset, stray bytes) waiting on its socket that the event loop has not read yet.
+
+        Go's Transport learns of a server's close at once, from a goroutine blocked reading each
+        idle connection; an event loop learns of it only at its next poll, which may come after
+        the next request was written. Asking the socket directly closes that gap.
+        """
+        return not self.closed and not self._poll.poll(0)
 
     def data_received(self, data: bytes) -> None:
+        if self._waiter is None:
+            # Bytes nobody asked for: Go logs "Unsolicited response received on idle HTTP
+            # channel" and closes, so they never complete a later request.
+            self.abort()
+            return
+        if not self._first_at:
+            self._first_at = self._clock()
         self._received += len(data)
-        self._started = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(MalformedResponse("unexpected protocol upgrade"))
         except httptools.HttpParserError as exc:
-            self._fail(MalformedResponse(str(exc)))
+            self._fail(MalformedResponse(f"malformed HTTP response: {exc}"))
+        if self._unsolicited:
+            self.abort()
 
     def eof_received(self) -> bool:
         self._lost(None)
@@ -99,44 +205,72 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks -----------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._waiter is None:
+            self._unsolicited = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name:
-            self._header_name = name.decode("latin-1")
-            self._headers[self._header_name] = value.decode("latin-1")
-        else:  # a value continued across reads
-            self._headers[self._header_name] += value.decode("latin-1")
+        self._raw.append((name, value))
+        size = len(name)
+        if size == 16 or size == 14 or size == 17:
+            lowered = name.lower()
+            if lowered == b"content-encoding":
+                if self._coding is None:  # Go's Header.Get: the first one
+                    self._coding = value
+            elif lowered == b"content-length" or (
+                lowered == b"transfer-encoding" and value.lower().endswith(b"chunked")
+            ):
+                self._framed = True
 
     def on_headers_complete(self) -> None:
-        self._headers_at = self._clock()
+        self._status = self.parser.get_status_code()
+        self._headers_done = True
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        status = self._status
+        if 100 <= status < 200:
+            self._interim += 1
+            self._reset_message()
+            if self._interim > MAX_INFORMATIONAL:
+                self._fail(TooManyInterimResponses("too many 1xx informational responses"))
+            return
         self.keep_alive = self.parser.should_keep_alive()
+        self._complete()
+
+    def _complete(self) -> None:
         waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-            waiter.set_result(
-                Http1Response(
-                    self.parser.get_status_code(),
-                    self._headers,
-                    body,
-                    self._headers_at,
-                    self._received,
-                )
-            )
+        status, raw, chunks, coding = self._status, self._raw, self._body, self._coding
+        self._reset_message()
+        if waiter is None or waiter.done():
+            return
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if coding is not None and body:
+            try:
+                body = decode_body(body, coding.decode("latin-1"))
+            except DecompressionError as exc:
+                waiter.set_exception(exc)
+                return
+        waiter.set_result((status, ResponseHeaders(raw), body, self._clock()))
 
     # -- requests ----------------------------------------------------------------------------
 
+    @property
+    def answered(self) -> bool:
+        """Whether any byte of an answer to the current request has arrived."""
+        return self._first_at != 0.0
+
     def send(self, data: bytes, waiter: asyncio.Future) -> None:
         self._waiter = waiter
-        self._body = []
-        self._headers = {}
+        self._reset_message()
         self._received = 0
-        self._started = False
+        self._first_at = 0.0
+        self._interim = 0
         assert self.transport is not None
         self.transport.write(data)
+        self._wrote_at = self._clock()
 
     def _fail(self, exc: Exception) -> None:
         self.keep_alive = False
@@ -148,15 +282,21 @@ class _Connection(asyncio.Protocol):
     def _lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.keep_alive = False
-        waiter, self._waiter = self._waiter, None
+        waiter = self._waiter
         if waiter is None or waiter.done():
+            self._waiter = None
             return
+        if self._headers_done and not self._framed and self._status not in (204, 304):
+            # No Content-Length, no chunking: the close is the end of the body.
+            self._complete()
+            return
+        self._waiter = None
         if isinstance(exc, ConnectionResetError | BrokenPipeError):
             waiter.set_exception(exc)
-        elif self._started:
-            waiter.set_exception(ResponseTruncated("connection closed mid-response"))
+        elif self._first_at:
+            waiter.set_exception(ResponseTruncated("unexpected EOF"))
         else:
-            waiter.set_exception(ServerClosed("connection closed before any response"))
+            waiter.set_exception(ServerClosed("EOF"))
 
     def abort(self) -> None:
         self.closed = True
@@ -165,61 +305,145 @@ class _Connection(asyncio.Protocol):
 
 
 class Http1Pool:
-    """Keep-alive connections to one host, reused last-in first-out; unbounded, like k6's VUs."""
+    """Keep-alive connections to one host, reused last-in first-out; unbounded, like k6's VUs.
 
-    def __init__(self, host: str, port: int, clock) -> None:  # type: ignore[no-untyped-def]
+    With `tls`, each new connection is dialled, then handshaken, so the two are timed apart
+    (k6's http_req_connecting and http_req_tls_handshaking).
+    """
+
+    def __init__(self, host: str, port: int, clock, tls: ssl.SSLContext | None = None) -> None:  # type: ignore[no-untyped-def]
         self.host = host
         self.port = port
         self.clock = clock
+        self.tls = tls
         self.idle: list[_Connection] = []
 
-    async def _connect(self, timeout: float) -> _Connection:
+    def _take_idle(self) -> _Connection | None:
+        while self.idle:
+            conn = self.idle.pop()
+            if conn.reusable():
+                return conn
+            conn.abort()
+        return None
+
+    async def request(self, data: bytes, timeout: float, replayable: bool = False) -> Http1Response:
+        """Send pre-serialised request bytes; raises on transport failure or timeout.
+
+        A failure carries the phases timed so far as `exc.phases` (see `failure_phases`).
+        """
+        clock = self.clock
+        asked_at = clock()
+        deadline = asked_at + timeout
+        first_send = 0.0
+        received = 0
+        connecting = handshaking = 0.0
+        while True:
+            conn = self._take_idle()
+            reused = conn is not None
+            if conn is None:
+                dial_at = clock()
+                try:
+                    conn, connecting, handshaking = await self._connect(deadline, timeout)
+                except Exception as exc:
+                    exc.phases = RequestPhases(  # type: ignore[attr-defined]
+                        blocked=(clock() - asked_at) * 1000.0,
+                        connecting=(clock() - dial_at) * 1000.0,
+                    )
+                    raise
+            got_at = clock()
+            if not first_send:
+                first_send = got_at
+            try:
+                status, headers, body, ended = await self._exchange(conn, data, deadline - clock())
+            except (ServerClosed, ConnectionResetError, BrokenPipeError) as exc:
+                received += conn._received
+                if reused and replayable and not conn.answered:
+                    continue  # a keep-alive race: the request never reached the application
+                exc.phases = self._phases(
+                    asked_at, first_send, conn, connecting, handshaking, clock()
+                )  # type: ignore[attr-defined]
+                exc.received = received  # type: ignore[attr-defined]
+                raise
+            except Exception as exc:
+                exc.phases = self._phases(
+                    asked_at, first_send, conn, connecting, handshaking, clock()
+                )  # type: ignore[attr-defined]
+                exc.received = received + conn._received  # type: ignore[attr-defined]
+                raise
+            received += conn._received
+            phases = RequestPhases(
+                (first_send - asked_at) * 1000.0,
+                connecting,
+                handshaking,
+                (conn._wrote_at - first_send) * 1000.0,
+                (conn._first_at - conn._wrote_at) * 1000.0,
+                (ended - conn._first_at) * 1000.0,
+            )
+            if conn.keep_alive and not conn.closed:
+                self.idle.append(conn)
+            else:
+                conn.abort()
+            return Http1Response(status, headers, body, received, phases, ended)
+
+    @staticmethod
+    def _phases(
+        asked_at: float,
+        first_send: float,
+        conn: _Connection,
+        connecting: float,
+        handshaking: float,
+        now: float,
+    ) -> RequestPhases:
+        """What k6's tracer reports for a request that failed once it had a connection: waiting
+        runs to the failure when no byte came back."""
+        first = conn._first_at
+        return RequestPhases(
+            (first_send - asked_at) * 1000.0,
+            connecting,
+            handshaking,
+            (conn._wrote_at - first_send) * 1000.0,
+            ((first or now) - conn._wrote_at) * 1000.0,
+            (now - first) * 1000.0 if first else 0.0,
+        )
+
+    async def _connect(self, deadline: float, timeout: float) -> tuple[_Connection, float, float]:
+        """A new connection, and the milliseconds its TCP connect and TLS handshake took."""
         loop = asyncio.get_running_loop()
+        clock = self.clock
+        started = clock()
         try:
-            _, conn = await asyncio.wait_for(
-                loop.create_connection(lambda: _Connection(self.clock), self.host, self.port),
-                timeout,
+            transport, conn = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: _Connection(clock, self.tls is not None), self.host, self.port
+                ),
+                max(deadline - started, 0.0),
             )
         except TimeoutError:
             raise ConnectTimeout(
                 f"no connection to {self.host}:{self.port} in {timeout}s"
             ) from None
-        return conn  # type: ignore[return-value]
-
-    def _take_idle(self) -> _Connection | None:
-        while self.idle:
-            conn = self.idle.pop()
-            if not conn.closed:
-                return conn
-        return None
-
-    async def request(self, data: bytes, timeout: float) -> Http1Response:
-        """Send pre-serialised request bytes; raises on transport failure or timeout."""
-        conn = self._take_idle()
-        if conn is None:
-            response, conn = await self._exchange(await self._connect(timeout), data, timeout)
-        else:
-            try:
-                response, conn = await self._exchange(conn, data, timeout)
-            except ServerClosed:
-                # A keep-alive connection the server had just closed: retry once on a new one,
-                # as every HTTP client does; the request never reached the application.
-                response, conn = await self._exchange(await self._connect(timeout), data, timeout)
-        if conn.keep_alive and not conn.closed:
-            self.idle.append(conn)
-        else:
-            conn.abort()
-        return response
+        connected = clock()
+        if self.tls is None:
+            return conn, (connected - started) * 1000.0, 0.0  # type: ignore[return-value]
+        try:
+            conn.transport = await asyncio.wait_for(  # type: ignore[attr-defined]
+                loop.start_tls(transport, conn, self.tls, server_hostname=self.host),
+                max(deadline - connected, 0.0),
+            )
+        except BaseException:
+            transport.abort()
+            raise
+        return conn, (connected - started) * 1000.0, (clock() - connected) * 1000.0  # type: ignore[return-value]
 
     async def _exchange(
-        self, conn: _Connection, data: bytes, timeout: float
-    ) -> tuple[Http1Response, _Connection]:
+        self, conn: _Connection, data: bytes, remaining: float
+    ) -> tuple[int, ResponseHeaders, bytes, float]:
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         conn.send(data, waiter)
-        handle = loop.call_later(timeout, _expire, waiter, conn)
+        handle = loop.call_later(max(remaining, 0.0), _expire, waiter, conn)
         try:
-            return await waiter, conn
+            return await waiter
         except BaseException:
             conn.abort()
             raise
@@ -238,10 +462,31 @@ def _expire(waiter: asyncio.Future, conn: _Connection) -> None:
     conn.abort()
 
 
+def merge_headers(*layers: dict[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Request headers from several layers, case-insensitively: a later layer's value replaces
+    an earlier one whatever its case, so the wire carries each name once."""
+    merged: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for layer in layers:
+        items = layer.items() if isinstance(layer, dict) else layer
+        for name, value in items:
+            key = name.lower()
+            previous = names.get(key)
+            if previous is not None:
+                del merged[previous]
+            names[key] = name
+            merged[name] = value
+    return merged
+
+
 def serialize_request(
     method: str, host_header: str, target: str, headers: dict[str, str], body: bytes | None
 ) -> bytes:
-    """The bytes of one HTTP/1.1 request; Content-Length is set whenever there is a body."""
+    """The bytes of one HTTP/1.1 request; Content-Length is set whenever there is a body.
+
+    Like k6, no Accept-Encoding is sent unless the scenario sets one (k6 disables Go's automatic
+    gzip request), and each header name goes on the wire once.
+    """
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
     lowered = {k.lower() for k in headers}
     lines.extend(

@@ -25,7 +25,7 @@ from ccplate_tui.config.model import (
     Tags,
     TargetSpec,
 )
-from ccplate_tui.load.http1 import serialize_request
+from ccplate_tui.load.http1 import is_replayable, merge_headers, serialize_request
 
 _TEMPLATE_MARK = "${"
 _REQUEST_OVERHEAD_BYTES = 120
@@ -106,7 +106,11 @@ class CompiledRequest:
     think_time: float
     sent_bytes: int
     http1: bool
-    """Sent through the lean HTTP/1.1 path (plain http, not HEAD); else through aiohttp."""
+    """Sent through the lean HTTP/1.1 path (plain or TLS, not HEAD); else aiohttp or httpx."""
+    tls: bool
+    """An https URL."""
+    replayable: bool
+    """Sent again after a keep-alive race, as Go's Transport would (see http1.is_replayable)."""
     host: str
     port: int
     host_header: str
@@ -155,21 +159,26 @@ async def compile_request(
     seed: int,
 ) -> CompiledRequest:
     """Resolve URL, headers and body bytes of one request of a scenario."""
-    headers = dict(target.headers)
-    headers.update(dict(spec.headers))
     body: bytes | None = None
+    content_type: str | None = None
     if isinstance(spec.body, JsonBody):
         body = json.dumps(spec.body.value, separators=(",", ":")).encode()
-        headers.setdefault("Content-Type", "application/json")
+        content_type = "application/json"
     elif isinstance(spec.body, FormBody):
         body = _urlencode_templated(spec.body.fields).encode()
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        content_type = "application/x-www-form-urlencoded"
     elif isinstance(spec.body, MultipartBody):
         body, content_type = await _encode_multipart(spec.body, seed)
-        headers["Content-Type"] = content_type
     elif isinstance(spec.body, RawBody):
         body = spec.body.text.encode()
-        headers.setdefault("Content-Type", spec.body.content_type)
+        content_type = spec.body.content_type
+    # Header names are case-insensitive: the body's Content-Type yields to the user's (in any
+    # case), except for multipart, whose boundary must match the body.
+    defaults = {"Content-Type": content_type} if content_type else {}
+    if isinstance(spec.body, MultipartBody):
+        headers = merge_headers(target.headers, spec.headers, defaults)
+    else:
+        headers = merge_headers(defaults, target.headers, spec.headers)
     url = target.base_url.rstrip("/") + spec.path
     if spec.query:
         url += ("&" if "?" in url else "?") + _urlencode_templated(spec.query)
@@ -193,7 +202,7 @@ async def compile_request(
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    http1 = parts.scheme == "http" and spec.method != "HEAD" and not scenario.http2
+    http1 = spec.method != "HEAD" and not scenario.http2
     wire = None
     if http1 and not templated:
         wire = serialize_request(spec.method, host_header, target, headers, body)
@@ -223,6 +232,8 @@ async def compile_request(
         if wire is not None
         else _REQUEST_OVERHEAD_BYTES + len(url) + header_bytes + len(body or b""),
         http1=http1,
+        tls=parts.scheme == "https",
+        replayable=is_replayable(spec.method, headers),
         host=host,
         port=port,
         host_header=host_header,

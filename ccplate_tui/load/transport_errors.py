@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ssl
 
 import aiohttp
 
+from ccplate_tui.load.content_coding import DecompressionError
 from ccplate_tui.load.http1 import (
     ConnectTimeout,
     MalformedResponse,
     ResponseTruncated,
     ServerClosed,
+    TooManyInterimResponses,
 )
 
 TIMEOUT = ("request timeout", "1050")
@@ -19,9 +22,14 @@ REFUSED = ("dial: connection refused", "1212")
 DIAL_TIMEOUT = ("dial: i/o timeout", "1211")
 RESET = ("read: connection reset by peer", "1220")
 BROKEN_PIPE = ("write: broken pipe", "1221")
-CLOSED = ("server closed the connection before answering", "1000")
-TRUNCATED = ("unexpected EOF: response body cut short", "1000")
+CLOSED = ("EOF", "1000")
+"""Go's words when the server closed the connection before any byte of an answer."""
+TRUNCATED = ("unexpected EOF", "1000")
+"""Go's words when the connection ended in the middle of a response."""
 MALFORMED = ("malformed HTTP response", "1000")
+_X509_HOSTNAME_MISMATCH = 62
+"""OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH."""
+TOO_MANY_INTERIM = ("net/http: too many 1xx informational responses", "1000")
 
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
@@ -35,7 +43,15 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, ResponseTruncated):
         return TRUNCATED
     if isinstance(exc, MalformedResponse):
-        return MALFORMED
+        return TOO_MANY_INTERIM if isinstance(exc, TooManyInterimResponses) else MALFORMED
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        if exc.verify_code == _X509_HOSTNAME_MISMATCH:
+            return ("x509: certificate doesn't match hostname", "1311")
+        return ("x509: unknown authority", "1310")
+    if isinstance(exc, ssl.SSLError):
+        return (f"tls: {(exc.reason or 'handshake failed').lower()}", "1300")
+    if isinstance(exc, DecompressionError):
+        return (f"error decompressing response body ({exc})", "1701")
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         if isinstance(os_error, ConnectionRefusedError):

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import sys
 import time
 import traceback
@@ -19,9 +20,16 @@ from multiprocessing.connection import Connection
 import aiohttp
 
 from ccplate_tui.config.model import ScenarioSpec, TargetSpec
-from ccplate_tui.load.http1 import Http1Pool, Http1Response
+from ccplate_tui.load.http1 import (
+    Http1Pool,
+    Http1Response,
+    failure_phases,
+    failure_received,
+)
+from ccplate_tui.load.phases import RequestPhases
 from ccplate_tui.load.recorder import IntervalRecorder
 from ccplate_tui.load.requests import CompiledRequest, compile_request
+from ccplate_tui.load.response_headers import ResponseHeaders
 from ccplate_tui.load.scenario_runner import ScenarioRunner
 from ccplate_tui.load.transport_errors import classify_error
 
@@ -29,6 +37,16 @@ now = time.perf_counter
 
 _LAG_PROBE = 0.05
 """Seconds between event-loop lag probes."""
+
+_NO_HEADERS = ResponseHeaders([])
+
+
+def _coarse_phases(asked: float, headers_at: float, ended: float) -> RequestPhases:
+    """Phases of a request made through aiohttp or httpx, which time no connection set-up of
+    their own: everything before the headers counts as waiting."""
+    return RequestPhases(
+        waiting=(headers_at - asked) * 1000.0, receiving=(ended - headers_at) * 1000.0
+    )
 
 
 @dataclass(frozen=True)
@@ -72,7 +90,7 @@ class Worker:
         """Set on stop or abort, so scenarios still waiting for their startTime give up at once."""
         self.session: aiohttp.ClientSession | None = None
         self.http2_clients: dict[str, object] = {}
-        self.http1_pools: dict[tuple[str, int], Http1Pool] = {}
+        self.http1_pools: dict[tuple[str, int, bool], Http1Pool] = {}
         self.requests: list[CompiledRequest] = []
         self.runners: list[ScenarioRunner] = []
         self.recorder: IntervalRecorder
@@ -90,7 +108,8 @@ class Worker:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
+            # k6 sends no Accept-Encoding of its own; neither do we, on any path.
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
             headers={"User-Agent": "ccplate-tui/0.1"},
         )
         open_model: set[str] = set()
@@ -127,7 +146,9 @@ class Worker:
         """Send one request and record it; transport failures are recorded, never raised."""
         if request.http1:
             exchange = self._pool_for(request).request(
-                request.wire_bytes(vu, iteration), request.timeout.total or 60.0
+                request.wire_bytes(vu, iteration),
+                request.timeout.total or 60.0,
+                request.replayable,
             )
         else:
             url, headers, body = request.build(vu, iteration)
@@ -143,57 +164,73 @@ class Worker:
             raise
         except Exception as exc:
             ended = now()
-            error = classify_error(exc)
-            self._record(request, 0, error, started, ended, ended, intended, 0, b"", {})
+            phases = failure_phases(exc) or RequestPhases(waiting=(ended - started) * 1000.0)
+            self._record(
+                request, 0, classify_error(exc), phases, started, ended, intended,
+                failure_received(exc), b"", _NO_HEADERS,
+            )  # fmt: skip
             return
         self._record(
-            request,
-            response.status,
-            None,
-            started,
-            response.headers_at,
-            now(),
-            intended,
-            response.received,
-            response.body,
-            response.headers,
-        )
+            request, response.status, None, response.phases, started, response.ended, intended,
+            response.received, response.body, response.headers,
+        )  # fmt: skip
 
     def _pool_for(self, request: CompiledRequest) -> Http1Pool:
-        key = (request.host, request.port)
+        key = (request.host, request.port, request.tls)
         pool = self.http1_pools.get(key)
         if pool is None:
-            pool = self.http1_pools[key] = Http1Pool(request.host, request.port, now)
+            tls = None
+            if request.tls:
+                # Certificates are verified, as k6 does by default; HTTP/1.1 is all we speak.
+                tls = ssl.create_default_context()
+                tls.set_alpn_protocols(["http/1.1"])
+            pool = self.http1_pools[key] = Http1Pool(request.host, request.port, now, tls)
         return pool
 
     async def _via_aiohttp(
         self, request: CompiledRequest, url: str, headers: dict[str, str], body: bytes | None
     ) -> Http1Response:
-        """TLS targets and HEAD requests: the worker's one aiohttp session."""
+        """HEAD requests (llhttp cannot be told a response has no body): the worker's one aiohttp
+        session, which decodes bodies as the lean path does."""
         assert self.session is not None
+        asked = now()
         async with self.session.request(
             request.method, url, headers=headers, data=body, timeout=request.timeout
         ) as resp:
             headers_at = now()
             payload = await resp.read()
+            ended = now()
+            wire = resp.content.total_raw_bytes if hasattr(resp.content, "total_raw_bytes") else 0
             head = sum(len(k) + len(v) + 4 for k, v in resp.raw_headers) + 17
             return Http1Response(
-                resp.status, dict(resp.headers), payload, headers_at, len(payload) + head
+                resp.status,
+                ResponseHeaders(list(resp.raw_headers)),
+                payload,
+                (wire or len(payload)) + head,
+                _coarse_phases(asked, headers_at, ended),
+                ended,
             )
 
     async def _via_httpx(self, client, request, url, headers, body) -> Http1Response:  # type: ignore[no-untyped-def]
         """Scenarios with `http2 = true`; httpx errors become the exceptions classify_error knows."""
         import httpx
 
+        asked = now()
         try:
             async with client.stream(
                 request.method, url, headers=headers, content=body, timeout=request.timeout.total
             ) as resp:
                 headers_at = now()
                 payload = await resp.aread()
+                ended = now()
                 head = sum(len(k) + len(v) + 4 for k, v in resp.headers.raw)
                 return Http1Response(
-                    resp.status_code, dict(resp.headers), payload, headers_at, len(payload) + head
+                    resp.status_code,
+                    ResponseHeaders(list(resp.headers.raw)),
+                    payload,
+                    resp.num_bytes_downloaded + head,
+                    _coarse_phases(asked, headers_at, ended),
+                    ended,
                 )
         except httpx.TimeoutException:
             raise TimeoutError("request timeout") from None
@@ -203,13 +240,14 @@ class Worker:
             raise (exc.__cause__ or exc) from None
 
     def _record(
-        self, request, status, error, started, waited, ended, intended, received, payload, headers
+        self, request, status, error, phases, started, ended, intended, received, payload, headers
     ) -> None:
         series = self.recorder.http_series(request, status, error)
         series.count += 1
         series.sent += request.sent_bytes
         series.received += received
-        duration_ms = (ended - started) * 1000.0
+        # k6's http_req_duration: sending + waiting + receiving (connection set-up apart).
+        duration_ms = phases.sending + phases.waiting + phases.receiving
         if series.uncorrected is not None:
             series.uncorrected.add(duration_ms)
             if intended is not None and intended < started:
@@ -218,7 +256,7 @@ class Worker:
                 series.duration.add(duration_ms)
         else:
             series.duration.add(duration_ms)
-        series.waiting.add((waited - started) * 1000.0)
+        series.add_phases(phases)
         for check in request.checks:
             try:
                 passed = bool(check.predicate(status, payload, duration_ms, headers))

@@ -1,0 +1,71 @@
+"""Response headers as k6 shows them to checks: canonical names, repeated values joined by ", ".
+
+k6 builds `res.headers` from Go's http.Header (lib/netext/httpext/request.go): names in Go's
+canonical form (`Set-Cookie`), every value of a repeated header joined with ", ". The table is
+built only when a check reads a header, so responses nobody inspects cost a list of pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+
+def canonical_header_name(name: str) -> str:
+    """Go's textproto.CanonicalMIMEHeaderKey for the usual names: `content-type` -> `Content-Type`.
+
+    Like Go, a name holding a space or other non-token byte is left as it is.
+    """
+    if not name.isascii() or " " in name:
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+class ResponseHeaders(Mapping[str, str]):
+    """The headers of one response; case-insensitive lookup, repeated values joined."""
+
+    __slots__ = ("_joined", "raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+        """The (name, value) pairs in wire order, as received."""
+        self._joined: dict[str, str] | None = None
+
+    @classmethod
+    def from_pairs(cls, pairs: object) -> ResponseHeaders:
+        """From (name, value) string pairs, e.g. aiohttp's or httpx's multi-item headers."""
+        return cls([(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs])  # type: ignore[attr-defined]
+
+    def _table(self) -> dict[str, str]:
+        joined = self._joined
+        if joined is None:
+            joined = {}
+            for raw_name, raw_value in self.raw:
+                name = canonical_header_name(raw_name.decode("latin-1"))
+                value = raw_value.decode("latin-1")
+                previous = joined.get(name)
+                joined[name] = value if previous is None else f"{previous}, {value}"
+            self._joined = joined
+        return joined
+
+    def first(self, name: str) -> str | None:
+        """The first value of `name` (Go's Header.Get), not the joined list."""
+        wanted = name.lower().encode("latin-1")
+        for raw_name, raw_value in self.raw:
+            if raw_name.lower() == wanted:
+                return raw_value.decode("latin-1")
+        return None
+
+    def __getitem__(self, name: str) -> str:
+        return self._table()[canonical_header_name(name)]
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self._table().get(canonical_header_name(name), default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __repr__(self) -> str:
+        return f"ResponseHeaders({self._table()!r})"
