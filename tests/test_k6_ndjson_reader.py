@@ -331,7 +331,10 @@ def test_following_a_file_written_in_pieces_gives_exact_totals(tmp_path: Path) -
         assert trend.total == pytest.approx(sum(expected["durations"]))
         assert (trend.min, trend.max) == (min(expected["durations"]), max(expected["durations"]))
         assert totals.select("iterations", (("scenario", "a"),)).value == expected["iters"]
-        assert totals.select("http_req_blocked") is None  # k6-only timing, not tracked
+        # k6's timing phases are engine metrics too now: read like any trend.
+        blocked = totals.select("http_req_blocked")
+        assert blocked.count == len(expected["durations"])
+        assert (blocked.min, blocked.max) == (0.01, 0.01)
     assert end.totals.select("vus").value == 3  # the last reading (second 5 -> 2 + 1)
     assert end.progress[0].iterations == expected["iters"] and end.progress[0].state == "done"
     assert end.started_at == pytest.approx(T0 + 0.001, abs=1e-6)

@@ -22,6 +22,8 @@ from ccplate_tui.config.model import (
 )
 from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSpec
 from ccplate_tui.load.metrics import Gauge, MetricSet
+from ccplate_tui.load.phases import RequestPhases
+from ccplate_tui.load.recorder import PHASE_METRICS
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import ScenarioProgress
 from ccplate_tui.load.summary import render_summary
@@ -35,11 +37,27 @@ def tags(**pairs: str) -> Tag:
     return tuple(sorted(pairs.items()))
 
 
-def _request(metrics: MetricSet, ms: float, **pairs: str) -> None:
+def _request(metrics: MetricSet, phases: RequestPhases, **pairs: str) -> None:
+    """One request as the engine records it: duration = sending + waiting + receiving, and
+    every phase trend (k6's http_req_blocked ... http_req_receiving) under the same tags."""
     t = tags(**pairs)
     metrics.sink("http_reqs", t).value += 1  # type: ignore[union-attr]
+    ms = phases.sending + phases.waiting + phases.receiving
     metrics.sink("http_req_duration", t).add(ms)  # type: ignore[union-attr]
+    for metric, value in zip(PHASE_METRICS, phases, strict=True):
+        metrics.sink(metric, t).add(value)  # type: ignore[union-attr]
     metrics.sink("http_req_failed", t).add(pairs["expected_response"] == "false")  # type: ignore[union-attr]
+
+
+def _served(ms: float, new_connection: bool = False) -> RequestPhases:
+    """A response of `ms` (sending 0.25 + waiting + receiving 0.25), on a new connection or not."""
+    return RequestPhases(
+        blocked=0.5 if new_connection else 0.0,
+        connecting=0.25 if new_connection else 0.0,
+        sending=0.25,
+        waiting=ms - 0.5,
+        receiving=0.25,
+    )
 
 
 def build_metrics() -> MetricSet:
@@ -47,19 +65,22 @@ def build_metrics() -> MetricSet:
     get = {"scenario": "steady", "name": "GET /api/items", "method": "GET", "group": "::catalog"}
     post = {"scenario": "steady", "name": "POST /api/login", "method": "POST"}
     for i in range(80):
-        _request(m, 1.0 if i < 40 else 1.5, **get, status="200", expected_response="true")
-        m.sink("http_req_waiting", tags(**get, status="200", expected_response="true")).add(0.75)  # type: ignore[union-attr]
+        served = _served(1.0 if i < 40 else 1.5, new_connection=i < 4)
+        _request(m, served, **get, status="200", expected_response="true")
         m.sink(
             "http_req_duration_uncorrected", tags(**get, status="200", expected_response="true")
         ).add(1.0)  # type: ignore[union-attr]
     for _ in range(4):
-        _request(m, 2.0, **get, status="503", expected_response="false")
+        _request(m, _served(2.0), **get, status="503", expected_response="false")
     for _ in range(10):
-        _request(m, 0.8, **post, status="200", expected_response="true")
+        # 0.25 + 0.5 + 0.05 is 0.8 exactly in floating point.
+        posted = RequestPhases(sending=0.25, waiting=0.5, receiving=0.05)
+        _request(m, posted, **post, status="200", expected_response="true")
     for _ in range(6):
+        # A refused dial: nothing but the wait for the failure was timed.
         _request(
             m,
-            0.05,
+            RequestPhases(waiting=0.05),
             **post,
             status="0",
             expected_response="false",
@@ -212,12 +233,17 @@ EXPECTED = """\
       ✓ has items
 
     HTTP
+    http_req_blocked................: avg=20µs   min=0s    med=0s    max=500µs p(90)=0s    p(95)=0s    p(99)=500µs
+    http_req_connecting.............: avg=10µs   min=0s    med=0s    max=250µs p(90)=0s    p(95)=0s    p(99)=250µs
     http_req_duration...............: avg=1.16ms min=50µs  med=1ms   max=2ms   p(90)=1.5ms p(95)=1.5ms p(99)=2ms
       { expected_response:true }....: avg=1.2ms  min=800µs med=1ms   max=1.5ms p(90)=1.5ms p(95)=1.5ms p(99)=1.5ms
       { scenario:steady }...........: avg=1.16ms min=50µs  med=1ms   max=2ms   p(90)=1.5ms p(95)=1.5ms p(99)=2ms
     http_req_duration_uncorrected...: avg=1ms    min=1ms   med=1ms   max=1ms   p(90)=1ms   p(95)=1ms   p(99)=1ms
     http_req_failed.................: 10.00% 10 out of 100
-    http_req_waiting................: avg=750µs  min=750µs med=750µs max=750µs p(90)=750µs p(95)=750µs p(99)=750µs
+    http_req_receiving..............: avg=215µs  min=0s    med=250µs max=250µs p(90)=250µs p(95)=250µs p(99)=250µs
+    http_req_sending................: avg=235µs  min=0s    med=250µs max=250µs p(90)=250µs p(95)=250µs p(99)=250µs
+    http_req_tls_handshaking........: avg=0s     min=0s    med=0s    max=0s    p(90)=0s    p(95)=0s    p(99)=0s
+    http_req_waiting................: avg=713µs  min=50µs  med=500µs max=1.5ms p(90)=1ms   p(95)=1ms   p(99)=1.5ms
     http_reqs.......................: 100    10/s
 
     EXECUTION
@@ -334,7 +360,7 @@ def test_clean_run_omits_thresholds_errors_and_checks() -> None:
     m = MetricSet()
     _request(
         m,
-        1.0,
+        _served(1.0),
         scenario="steady",
         name="GET /",
         method="GET",
@@ -352,7 +378,7 @@ def test_requests_table_splits_by_scenario_when_several_ran() -> None:
     for scenario, ms in (("steady", 1.0), ("burst", 2.0), ("burst", 2.0)):
         _request(
             m,
-            ms,
+            _served(ms),
             scenario=scenario,
             name="GET /",
             method="GET",

@@ -37,9 +37,10 @@ __all__ = [
 
 K6_METRICS = frozenset(
     {
-        "http_reqs", "http_req_duration", "http_req_waiting", "http_req_failed", "checks",
-        "iterations", "iteration_duration", "group_duration", "dropped_iterations", "vus",
-        "vus_max", "data_sent", "data_received",
+        "http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
+        "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
+        "http_req_failed", "checks", "iterations", "iteration_duration", "group_duration",
+        "dropped_iterations", "vus", "vus_max", "data_sent", "data_received",
     }
 )  # fmt: skip
 """Metrics k6 has built in; a threshold on any other metric cannot be exported."""

@@ -9,8 +9,7 @@ little after its end. A Point older than the oldest bucket still open joins that
 than being lost, so the snapshots always add up to exactly what the file holds.
 
 Tags are kept as k6 wrote them, so per-request (`name`) rows and `{scenario:x}` filters work.
-Metrics the engine does not know (http_req_blocked, ..., custom metrics) are skipped, once
-noted. `follow_k6_ndjson` adds what a live display needs on top: run totals, thresholds
+Metrics the engine does not know (custom metrics) are skipped, once noted. `follow_k6_ndjson` adds what a live display needs on top: run totals, thresholds
 evaluated every 2 s of stream time (as the engine does), scenario progress, and a final
 `K6RunEnded`.
 """
@@ -47,15 +46,6 @@ not keep the last interval back until more arrives."""
 READ_CHUNK = 1 << 20
 """Bytes read at a time, so catching up on a large file hands out snapshots as it goes."""
 
-UNTRACKED_K6_METRICS = frozenset(
-    {
-        "http_req_blocked",
-        "http_req_connecting",
-        "http_req_tls_handshaking",
-        "http_req_sending",
-        "http_req_receiving",
-    }
-)
 """k6 built-ins the engine has no counterpart for: skipped without a note."""
 
 
@@ -386,11 +376,9 @@ class K6NdjsonReader:
             if record.metric not in BUILTIN_METRICS:
                 if record.metric not in self.ignored:
                     self.ignored.add(record.metric)
-                    if record.metric not in UNTRACKED_K6_METRICS:
-                        self._notes.append(
-                            f"k6 metric {record.metric!r} is not tracked (custom metrics are "
-                            "not shown)"
-                        )
+                    self._notes.append(
+                        f"k6 metric {record.metric!r} is not tracked (custom metrics are not shown)"
+                    )
                 return
             self.bucketer.add(record)
 

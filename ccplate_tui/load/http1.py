@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import httptools
 
 from ccplate_tui.load.content_coding import DecompressionError, decode_body
-from ccplate_tui.load.phases import RequestPhases
+from ccplate_tui.load.phases import NO_PHASES, RequestPhases
 from ccplate_tui.load.response_headers import ResponseHeaders
 
 MAX_INFORMATIONAL = 5
@@ -341,14 +341,12 @@ class Http1Pool:
             conn = self._take_idle()
             reused = conn is not None
             if conn is None:
-                dial_at = clock()
                 try:
                     conn, connecting, handshaking = await self._connect(deadline, timeout)
                 except Exception as exc:
-                    exc.phases = RequestPhases(  # type: ignore[attr-defined]
-                        blocked=(clock() - asked_at) * 1000.0,
-                        connecting=(clock() - dial_at) * 1000.0,
-                    )
+                    # k6 times no phase of a request that never had a connection: its tracer
+                    # records a connect, and a handshake, only when they succeed.
+                    exc.phases = NO_PHASES  # type: ignore[attr-defined]
                     raise
             got_at = clock()
             if not first_send:
@@ -376,7 +374,8 @@ class Http1Pool:
                 connecting,
                 handshaking,
                 (conn._wrote_at - first_send) * 1000.0,
-                (conn._first_at - conn._wrote_at) * 1000.0,
+                # An answer may start before a large request is written; k6 then says 0.
+                max(conn._first_at - conn._wrote_at, 0.0) * 1000.0,
                 (ended - conn._first_at) * 1000.0,
             )
             if conn.keep_alive and not conn.closed:
@@ -402,7 +401,7 @@ class Http1Pool:
             connecting,
             handshaking,
             (conn._wrote_at - first_send) * 1000.0,
-            ((first or now) - conn._wrote_at) * 1000.0,
+            max((first or now) - conn._wrote_at, 0.0) * 1000.0,
             (now - first) * 1000.0 if first else 0.0,
         )
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections import Counter as _Tally
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import reduce
+from operator import add
 
 from hdrh.histogram import HdrHistogram
 
@@ -17,6 +21,8 @@ Tags = tuple[tuple[str, str], ...]
 SeriesKey = tuple[str, Tags]
 
 _HDR_LOWEST_US = 1
+"""The histogram's resolution (1 µs); below it a value is recorded as 0, which HDR holds in its
+first bucket, so a trend of zeros (a reused connection's connecting time) reads 0, as in k6."""
 _HDR_HIGHEST_US = 3_600_000_000
 _HDR_DIGITS = 3
 
@@ -45,7 +51,12 @@ BUILTIN_METRICS: dict[str, MetricInfo] = dict(
         _info("http_reqs", MetricType.COUNTER),
         _info("http_req_duration", MetricType.TREND, "time"),
         _info("http_req_duration_uncorrected", MetricType.TREND, "time"),
+        _info("http_req_blocked", MetricType.TREND, "time"),
+        _info("http_req_connecting", MetricType.TREND, "time"),
+        _info("http_req_tls_handshaking", MetricType.TREND, "time"),
+        _info("http_req_sending", MetricType.TREND, "time"),
         _info("http_req_waiting", MetricType.TREND, "time"),
+        _info("http_req_receiving", MetricType.TREND, "time"),
         _info("http_req_failed", MetricType.RATE),
         _info("checks", MetricType.RATE),
         _info("iterations", MetricType.COUNTER),
@@ -89,7 +100,7 @@ class Trend:
 
     def add(self, ms: float) -> None:
         us = int(ms * 1000.0)
-        self.hdr.record_value(1 if us < 1 else (_HDR_HIGHEST_US if us > _HDR_HIGHEST_US else us))
+        self.hdr.record_value(0 if us < 0 else (_HDR_HIGHEST_US if us > _HDR_HIGHEST_US else us))
         self.count += 1
         self.total += ms
         if ms < self.min:
@@ -149,6 +160,100 @@ class Trend:
     def __setstate__(self, state: tuple) -> None:
         blob, self.count, self.total, self.min, self.max = state
         self.hdr = _acyclic(HdrHistogram.decode(blob)) if blob else _new_hdr()
+
+
+def _hdr_layout() -> tuple[bool, int, int]:
+    """hdrh's bucket layout for our histograms, and whether TrendBuilder may index it itself:
+    only when the arithmetic below matches hdrh's own on every bucket boundary."""
+    probe = _new_hdr()
+    half = probe.sub_bucket_half_count_magnitude
+    usable = probe.unit_magnitude == 0
+    if usable:
+        for value in (0, 1, 2047, 2048, 2049, 4095, 4096, 65_537, 1_000_003, _HDR_HIGHEST_US):
+            bucket = max(0, value.bit_length() - half - 1)
+            index = ((bucket + 1) << half) + (value >> bucket) - (1 << half)
+            usable = usable and index == probe._counts_index_for(value)
+    return usable, half, probe.sub_bucket_count
+
+
+_INLINE_HDR_INDEX, _HALF_MAGNITUDE, _SUB_BUCKETS = _hdr_layout()
+_HALF_COUNT = 1 << _HALF_MAGNITUDE
+
+_TO_US = (1000.0).__mul__
+"""`ms * 1000.0` as a C callable for `map` (IEEE multiplication commutes: the same float)."""
+
+
+class TrendBuilder:
+    """Builds a Trend from batches of values for a fraction of `Trend.add`'s cost per value.
+
+    The result is exactly what adding the values one by one gives: the same count, the same sum
+    (added in the same order), min, max and HDR counts. Only the histogram is recorded
+    differently: values are tallied by whole microsecond in C (`collections.Counter`) and each
+    distinct microsecond gets one `record_value(us, count)`, at `build` or when the tally holds
+    `max_bins` of them (so memory stays bounded however many values come). A batch of zeros,
+    as a reused connection's connecting and TLS phases are, is just counted.
+    """
+
+    __slots__ = ("bins", "max_bins", "trend")
+
+    def __init__(self, max_bins: int = 4096) -> None:
+        self.trend = Trend()
+        self.bins: _Tally[int] = _Tally()
+        self.max_bins = max_bins
+
+    def add_many(self, values: Sequence[float]) -> None:
+        n = len(values)
+        if not n:
+            return
+        trend = self.trend
+        trend.count += n
+        if values.count(0.0) == n:
+            # Adding zeros leaves the sum as it is; all equal, so min and max are the first.
+            self.bins[0] += n
+            low = high = values[0]
+        else:
+            trend.total = reduce(add, values, trend.total)
+            low = min(values)
+            high = max(values)
+            self.bins.update(map(int, map(_TO_US, values)))
+            if len(self.bins) > self.max_bins:
+                self._drain()
+        if low < trend.min:
+            trend.min = low
+        if high > trend.max:
+            trend.max = high
+
+    def _drain(self) -> None:
+        """Each distinct microsecond into the histogram with its count: what hdrh's
+        `record_value(us, count)` does, with its bucket arithmetic inlined (4x cheaper)."""
+        bins = self.bins
+        hdr = self.trend.hdr
+        if not _INLINE_HDR_INDEX:
+            record = hdr.record_value
+            for us, count in bins.items():
+                record(0 if us < 0 else (_HDR_HIGHEST_US if us > _HDR_HIGHEST_US else us), count)
+            self.bins = _Tally()
+            return
+        counts = hdr.counts
+        for us, count in bins.items():
+            if us < _SUB_BUCKETS:
+                counts[0 if us < 0 else us] += count
+            else:
+                # hdrh's _counts_index_for (unit magnitude 0): bucket b holds 2^b-wide steps.
+                value = _HDR_HIGHEST_US if us > _HDR_HIGHEST_US else us
+                bucket = value.bit_length() - _HALF_MAGNITUDE - 1
+                counts[((bucket + 1) << _HALF_MAGNITUDE) + (value >> bucket) - _HALF_COUNT] += count
+        low, high = min(bins), max(bins)
+        hdr.total_count += bins.total()
+        hdr.min_value = min(hdr.min_value, 0 if low < 0 else min(low, _HDR_HIGHEST_US))
+        hdr.max_value = max(hdr.max_value, 0 if high < 0 else min(high, _HDR_HIGHEST_US))
+        self.bins = _Tally()
+
+    def build(self) -> Trend:
+        """The Trend of every value added so far (later batches keep adding to it)."""
+        if self.bins:
+            self._drain()
+        return self.trend
 
 
 class Counter:

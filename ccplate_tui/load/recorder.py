@@ -2,28 +2,67 @@
 
 Samples are keyed by small tuples (request index, status, error) while recording; the full k6
 tags are attached once per interval, so no tag dict is built per request.
+
+A request's six timing phases (k6's http_req_blocked ... http_req_receiving) cost one list append
+on the hot path: they are folded into their trends a batch at a time, column by column, with the
+loops in C (see `TrendBuilder`), which gives exactly the trends that adding each value would.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ccplate_tui.load.metrics import Counter, Gauge, MetricSet, Rate, Tags, Trend
+from ccplate_tui.load.metrics import Counter, Gauge, MetricSet, Rate, Tags, Trend, TrendBuilder
+from ccplate_tui.load.phases import RequestPhases
 from ccplate_tui.load.requests import CompiledRequest
+
+PHASE_METRICS: tuple[str, ...] = tuple(f"http_req_{phase}" for phase in RequestPhases._fields)
+"""k6's timing trends, in RequestPhases' field order: http_req_blocked, http_req_connecting,
+http_req_tls_handshaking, http_req_sending, http_req_waiting, http_req_receiving."""
+
+PHASE_BATCH = 1024
+"""Requests' phases held before they are folded into the trends: large enough that the per-batch
+work is noise, small enough that a series holds at most ~250 KB of them."""
 
 
 class HttpSeries:
     """One (request, status, error) series within an interval."""
 
-    __slots__ = ("count", "duration", "received", "sent", "uncorrected", "waiting")
+    __slots__ = ("count", "duration", "pending", "phases", "received", "sent", "uncorrected")
 
     def __init__(self, open_model: bool) -> None:
         self.count = 0
         self.sent = 0
         self.received = 0
         self.duration = Trend()
-        self.waiting = Trend()
         self.uncorrected: Trend | None = Trend() if open_model else None
+        self.pending: list[RequestPhases] = []
+        """Phases not yet folded into `phases`."""
+        self.phases: tuple[TrendBuilder, ...] | None = None
+        """One builder per PHASE_METRICS entry, made at the first fold."""
+
+    def add_phases(self, phases: RequestPhases) -> None:
+        """Record one request's phases (every request, failed ones too, as k6 does)."""
+        pending = self.pending
+        pending.append(phases)
+        if len(pending) >= PHASE_BATCH:
+            self.fold_phases()
+
+    def fold_phases(self) -> None:
+        """Fold the pending phases into the trends, one column (phase) at a time."""
+        if not self.pending:
+            return
+        builders = self.phases
+        if builders is None:
+            builders = self.phases = tuple(TrendBuilder() for _ in PHASE_METRICS)
+        for builder, column in zip(builders, zip(*self.pending, strict=True), strict=True):
+            builder.add_many(column)
+        self.pending = []
+
+    def phase_trends(self) -> tuple[Trend, ...]:
+        """The PHASE_METRICS trends of every request recorded; () when none had its phases."""
+        self.fold_phases()
+        return tuple(b.build() for b in self.phases) if self.phases is not None else ()
 
 
 @dataclass
@@ -89,7 +128,8 @@ class IntervalRecorder:
             tags = tuple(sorted((*request.tags, *extra)))
             series[("http_reqs", tags)] = Counter(s.count)
             series[("http_req_duration", tags)] = s.duration
-            series[("http_req_waiting", tags)] = s.waiting
+            for metric, trend in zip(PHASE_METRICS, s.phase_trends(), strict=False):
+                series[(metric, tags)] = trend
             if s.uncorrected is not None:
                 series[("http_req_duration_uncorrected", tags)] = s.uncorrected
             series[("http_req_failed", tags)] = Rate(0 if expected else s.count, s.count)
