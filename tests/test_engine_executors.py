@@ -457,7 +457,7 @@ def test_an_abort_interrupts_running_iterations(server) -> None:
     assert result.duration < 10
 
 
-def test_head_requests_go_through_the_aiohttp_session(server) -> None:
+def test_head_requests_are_answered_without_a_body(server) -> None:
     result = run_toml(
         _toml(
             server.url,

@@ -318,3 +318,33 @@ async def test_phases_add_up_to_the_duration() -> None:
             phases.sending + phases.waiting + phases.receiving
         )
         assert phases.waiting > 0
+
+
+async def test_a_head_response_ends_with_its_headers_and_keeps_the_connection() -> None:
+    """Its Content-Length describes the GET body that was not sent; the next request on the
+    same connection is answered normally."""
+    answers = {1: b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", 2: _ok(b"after head")}
+    server, port, served = await _serve(lambda n: answers[n])
+    async with server:
+        pool = Http1Pool("127.0.0.1", port, time.perf_counter)
+        head = await pool.request(serialize_request("HEAD", "h", "/", {}, None), 5.0, True)
+        after = await pool.request(_get(port), 5.0, True)
+        pool.close()
+    assert (head.status, head.body, head.headers["Content-Length"]) == (200, b"", "1234")
+    assert after.body == b"after head"
+    assert len(served.heads) == 2 and served.heads[0].startswith(b"HEAD / ")
+    assert len(pool.idle) == 0  # closed by pool.close(); one connection served both
+
+
+async def test_bytes_after_a_head_response_close_the_connection() -> None:
+    server, port, served = await _serve(
+        lambda n: b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody" if n == 1 else _ok(b"fresh")
+    )
+    async with server:
+        pool = Http1Pool("127.0.0.1", port, time.perf_counter)
+        head = await pool.request(serialize_request("HEAD", "h", "/", {}, None), 5.0, True)
+        assert pool.idle == []  # the body it should not have sent disqualifies the connection
+        after = await pool.request(_get(port), 5.0, True)
+        pool.close()
+    assert (head.status, head.body) == (200, b"")
+    assert after.body == b"fresh"

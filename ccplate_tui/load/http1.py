@@ -5,7 +5,7 @@ Why not aiohttp's ClientSession here: on the 2-core dev machine against loopback
 uvloop process did about 14,500 requests per CPU-second through `session.get` and about 113,000
 through this protocol path (benchmarks/ and the README have the numbers). A load generator that
 spends its CPU in client bookkeeping measures itself; this path keeps the generator out of the
-way. HTTP/1.1 over plain TCP or TLS; HEAD requests go through aiohttp, HTTP/2 through httpx.
+way. HTTP/1.1 over plain TCP or TLS; HTTP/2 (a scenario's `http2 = true`) goes through httpx.
 
 On the wire it behaves as k6 does (Go's net/http Transport, k6's httpext): a request that fails
 on a reused keep-alive connection before any byte of the answer is sent again on another
@@ -118,11 +118,13 @@ class _Connection(asyncio.Protocol):
         "_coding",
         "_first_at",
         "_framed",
+        "_head",
         "_headers_done",
         "_interim",
         "_poll",
         "_raw",
         "_received",
+        "_stale_parser",
         "_status",
         "_unsolicited",
         "_waiter",
@@ -148,6 +150,9 @@ class _Connection(asyncio.Protocol):
         self._wrote_at = 0.0
         self._interim = 0
         self._unsolicited = False
+        self._head = False
+        """The request in flight is a HEAD: its response ends with its headers."""
+        self._stale_parser = False
         self._poll: select.poll | None = None
         self.closed = False
         self.keep_alive = True
@@ -193,6 +198,11 @@ class _Connection(asyncio.Protocol):
             self._fail(MalformedResponse("unexpected protocol upgrade"))
         except httptools.HttpParserError as exc:
             self._fail(MalformedResponse(f"malformed HTTP response: {exc}"))
+        if self._stale_parser:
+            # llhttp cannot be told that a HEAD response has no body, so the parser that read
+            # its headers (and now waits for a body) is replaced.
+            self.parser = httptools.HttpResponseParser(self)
+            self._stale_parser = False
         if self._unsolicited:
             self.abort()
 
@@ -223,13 +233,22 @@ class _Connection(asyncio.Protocol):
                 self._framed = True
 
     def on_headers_complete(self) -> None:
-        self._status = self.parser.get_status_code()
+        status = self._status = self.parser.get_status_code()
         self._headers_done = True
+        if self._head and status >= 200:
+            self.keep_alive = self.parser.should_keep_alive()
+            self._stale_parser = True
+            self._complete()
 
     def on_body(self, body: bytes) -> None:
+        if self._stale_parser:
+            self._unsolicited = True  # bytes after a HEAD response's headers
+            return
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._stale_parser:
+            return  # a HEAD response, completed with its headers
         status = self._status
         if 100 <= status < 200:
             self._interim += 1
@@ -262,8 +281,9 @@ class _Connection(asyncio.Protocol):
         """Whether any byte of an answer to the current request has arrived."""
         return self._first_at != 0.0
 
-    def send(self, data: bytes, waiter: asyncio.Future) -> None:
+    def send(self, data: bytes, waiter: asyncio.Future, head: bool = False) -> None:
         self._waiter = waiter
+        self._head = head
         self._reset_message()
         self._received = 0
         self._first_at = 0.0
@@ -334,6 +354,7 @@ class Http1Pool:
         clock = self.clock
         asked_at = clock()
         deadline = asked_at + timeout
+        head = data.startswith(b"HEAD ")
         first_send = 0.0
         received = 0
         connecting = handshaking = 0.0
@@ -352,7 +373,9 @@ class Http1Pool:
             if not first_send:
                 first_send = got_at
             try:
-                status, headers, body, ended = await self._exchange(conn, data, deadline - clock())
+                status, headers, body, ended = await self._exchange(
+                    conn, data, deadline - clock(), head
+                )
             except (ServerClosed, ConnectionResetError, BrokenPipeError) as exc:
                 received += conn._received
                 if reused and replayable and not conn.answered:
@@ -435,11 +458,11 @@ class Http1Pool:
         return conn, (connected - started) * 1000.0, (clock() - connected) * 1000.0  # type: ignore[return-value]
 
     async def _exchange(
-        self, conn: _Connection, data: bytes, remaining: float
+        self, conn: _Connection, data: bytes, remaining: float, head: bool
     ) -> tuple[int, ResponseHeaders, bytes, float]:
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        conn.send(data, waiter)
+        conn.send(data, waiter, head)
         handle = loop.call_later(max(remaining, 0.0), _expire, waiter, conn)
         try:
             return await waiter

@@ -106,7 +106,7 @@ class CompiledRequest:
     think_time: float
     sent_bytes: int
     http1: bool
-    """Sent through the lean HTTP/1.1 path (plain or TLS, not HEAD); else aiohttp or httpx."""
+    """Sent through the lean HTTP/1.1 path (plain or TLS); else through httpx (HTTP/2)."""
     tls: bool
     """An https URL."""
     replayable: bool
@@ -202,7 +202,7 @@ async def compile_request(
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    http1 = spec.method != "HEAD" and not scenario.http2
+    http1 = not scenario.http2
     wire = None
     if http1 and not templated:
         wire = serialize_request(spec.method, host_header, target, headers, body)

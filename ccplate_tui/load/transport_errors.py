@@ -6,8 +6,6 @@ import asyncio
 import errno
 import ssl
 
-import aiohttp
-
 from ccplate_tui.load.content_coding import DecompressionError
 from ccplate_tui.load.http1 import (
     ConnectTimeout,
@@ -52,22 +50,9 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
         return (f"tls: {(exc.reason or 'handshake failed').lower()}", "1300")
     if isinstance(exc, DecompressionError):
         return (f"error decompressing response body ({exc})", "1701")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        os_error = exc.os_error
-        if isinstance(os_error, ConnectionRefusedError):
-            return REFUSED
-        if isinstance(os_error, TimeoutError):
-            return DIAL_TIMEOUT
-        return (f"dial: {os_error.strerror or os_error}".lower(), "1210")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return CLOSED
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return TRUNCATED
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return MALFORMED
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TIMEOUT
-    if isinstance(exc, aiohttp.ClientOSError | OSError):
+    if isinstance(exc, OSError):
         code = getattr(exc, "errno", None)
         if code == errno.ECONNRESET or isinstance(exc, ConnectionResetError):
             return RESET

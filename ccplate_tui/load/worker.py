@@ -1,4 +1,4 @@
-"""One load-generating OS process: a uvloop event loop, one aiohttp session, this worker's VUs.
+"""One load-generating OS process: a uvloop event loop, keep-alive pools, this worker's VUs.
 
 The coordinator talks to it over a duplex pipe: `start` (a shared monotonic start time), `stop`.
 The worker answers `ready`, one `interval` message per interval (never one per request), `done`.
@@ -16,8 +16,6 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-
-import aiohttp
 
 from ccplate_tui.config.model import ScenarioSpec, TargetSpec
 from ccplate_tui.load.http1 import (
@@ -42,8 +40,8 @@ _NO_HEADERS = ResponseHeaders([])
 
 
 def _coarse_phases(asked: float, headers_at: float, ended: float) -> RequestPhases:
-    """Phases of a request made through aiohttp or httpx, which time no connection set-up of
-    their own: everything before the headers counts as waiting."""
+    """Phases of a request made through httpx, which times no connection set-up of its own:
+    everything before the headers counts as waiting."""
     return RequestPhases(
         waiting=(headers_at - asked) * 1000.0, receiving=(ended - headers_at) * 1000.0
     )
@@ -88,7 +86,6 @@ class Worker:
         self.stopping = False
         self.wind_down = asyncio.Event()
         """Set on stop or abort, so scenarios still waiting for their startTime give up at once."""
-        self.session: aiohttp.ClientSession | None = None
         self.http2_clients: dict[str, object] = {}
         self.http1_pools: dict[tuple[str, int, bool], Http1Pool] = {}
         self.requests: list[CompiledRequest] = []
@@ -102,16 +99,7 @@ class Worker:
         self._notes.append(text)
 
     async def prepare(self) -> None:
-        """Open the session and compile every request before the start signal."""
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=True,
-            # k6 sends no Accept-Encoding of its own; neither do we, on any path.
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
-            headers={"User-Agent": "ccplate-tui/0.1"},
-        )
+        """Compile every request (and open HTTP/2 clients) before the start signal."""
         open_model: set[str] = set()
         for spec in self.plan.scenarios:
             tags = tuple(
@@ -152,11 +140,9 @@ class Worker:
             )
         else:
             url, headers, body = request.build(vu, iteration)
-            client = self.http2_clients.get(request.scenario)
-            if client is not None:
-                exchange = self._via_httpx(client, request, url, headers, body)
-            else:
-                exchange = self._via_aiohttp(request, url, headers, body)
+            exchange = self._via_httpx(
+                self.http2_clients[request.scenario], request, url, headers, body
+            )
         started = now()
         try:
             response = await exchange
@@ -186,30 +172,6 @@ class Worker:
                 tls.set_alpn_protocols(["http/1.1"])
             pool = self.http1_pools[key] = Http1Pool(request.host, request.port, now, tls)
         return pool
-
-    async def _via_aiohttp(
-        self, request: CompiledRequest, url: str, headers: dict[str, str], body: bytes | None
-    ) -> Http1Response:
-        """HEAD requests (llhttp cannot be told a response has no body): the worker's one aiohttp
-        session, which decodes bodies as the lean path does."""
-        assert self.session is not None
-        asked = now()
-        async with self.session.request(
-            request.method, url, headers=headers, data=body, timeout=request.timeout
-        ) as resp:
-            headers_at = now()
-            payload = await resp.read()
-            ended = now()
-            wire = resp.content.total_raw_bytes if hasattr(resp.content, "total_raw_bytes") else 0
-            head = sum(len(k) + len(v) + 4 for k, v in resp.raw_headers) + 17
-            return Http1Response(
-                resp.status,
-                ResponseHeaders(list(resp.raw_headers)),
-                payload,
-                (wire or len(payload)) + head,
-                _coarse_phases(asked, headers_at, ended),
-                ended,
-            )
 
     async def _via_httpx(self, client, request, url, headers, body) -> Http1Response:  # type: ignore[no-untyped-def]
         """Scenarios with `http2 = true`; httpx errors become the exceptions classify_error knows."""
@@ -379,8 +341,6 @@ class Worker:
             pool.close()
         for client in self.http2_clients.values():
             await client.aclose()  # type: ignore[attr-defined]
-        if self.session is not None:
-            await self.session.close()
 
 
 def _raise_open_files_limit() -> None:
@@ -421,8 +381,8 @@ async def _main(plan: WorkerPlan, conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     message = await loop.run_in_executor(None, conn.recv)
     if message[0] != "start":
-        if worker.session is not None:
-            await worker.session.close()
+        for client in worker.http2_clients.values():
+            await client.aclose()  # type: ignore[attr-defined]
         conn.send(("done", plan.index))
         return
     await worker.run(message[1])
