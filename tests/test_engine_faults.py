@@ -88,26 +88,45 @@ def test_expected_statuses_decide_what_counts_as_failed(server) -> None:
     assert _failed(result).passes == 0
 
 
+class _StopServerOnceAnswered(list):  # type: ignore[type-arg]
+    """Run updates, as run_toml collects them; stops the server after the first interval in
+    which it answered, so the run sees it go away however slowly the machine starts workers."""
+
+    def __init__(self, server: FixtureServer) -> None:
+        super().__init__()
+        self.server = server
+        self.stopper: threading.Thread | None = None
+
+    def append(self, update) -> None:  # type: ignore[no-untyped-def,override]
+        super().append(update)
+        if self.stopper is None and update.totals.select("http_reqs") is not None:
+            self.stopper = threading.Thread(target=self.server.stop)
+            self.stopper.start()
+
+
 def test_a_server_that_stops_mid_run_leaves_a_clean_result() -> None:
     server = FixtureServer()
     url = server.start()
-    timer = threading.Timer(0.8, server.stop)
-    timer.start()
+    updates = _StopServerOnceAnswered(server)
     try:
         result = run_toml(
             f"""
 [target]
 base_url = "{url}"
+[options]
+interval = "0.5s"
 [scenarios.steady]
 executor = "constant-vus"
 vus = 2
-duration = "2s"
+duration = "3s"
 [[scenarios.steady.requests]]
 path = "/sleep/10"
-"""
+""",
+            updates=updates,
         )
     finally:
-        timer.cancel()
+        if updates.stopper is not None:
+            updates.stopper.join(10)
         server.__exit__()
     errors = _errors(result)
     assert errors.get("status 200", 0) > 10

@@ -10,7 +10,7 @@ way. HTTP/1.1 over plain TCP or TLS; HTTP/2 (a scenario's `http2 = true`) goes t
 On the wire it behaves as k6 does (Go's net/http Transport, k6's httpext): a request that fails
 on a reused keep-alive connection before any byte of the answer is sent again on another
 connection only when it is replayable; bodies delimited by the connection's close are complete;
-1xx interim responses are skipped; bytes nobody asked for close the connection; coded bodies are
+1xx interim responses are skipped (up to 10 MB of them, as Go 1.24); bytes nobody asked for close the connection; coded bodies are
 decoded. tests/test_http_conformance*.py hold the servers that prove each of these.
 """
 
@@ -27,8 +27,10 @@ from ccplate_tui.load.content_coding import DecompressionError, decode_body
 from ccplate_tui.load.phases import NO_PHASES, RequestPhases
 from ccplate_tui.load.response_headers import ResponseHeaders
 
-MAX_INFORMATIONAL = 5
-"""Interim (1xx) responses tolerated before the final one (Go's max1xxResponses)."""
+MAX_RESPONSE_HEADER_BYTES = 10 << 20
+"""Bytes of heads, interim (1xx) responses' included, read before a final response's headers
+end (Go's default MaxResponseHeaderBytes; since Go 1.24, which k6 1.1 is built with, interim
+responses are bounded by it rather than counted)."""
 
 REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 """Methods Go's Request.isReplayable sends again after a keep-alive race (with any body)."""
@@ -55,7 +57,7 @@ class MalformedResponse(ConnectionError):
 
 
 class TooManyInterimResponses(MalformedResponse):
-    """More 1xx responses than Go's Transport tolerates before the final one."""
+    """More bytes of 1xx responses than Go's Transport reads before the final one."""
 
 
 class ConnectTimeout(ConnectionError):
@@ -253,8 +255,12 @@ class _Connection(asyncio.Protocol):
         if 100 <= status < 200:
             self._interim += 1
             self._reset_message()
-            if self._interim > MAX_INFORMATIONAL:
-                self._fail(TooManyInterimResponses("too many 1xx informational responses"))
+            if self._received > MAX_RESPONSE_HEADER_BYTES:
+                self._fail(
+                    TooManyInterimResponses(
+                        f"server response headers exceeded {MAX_RESPONSE_HEADER_BYTES} bytes"
+                    )
+                )
             return
         self.keep_alive = self.parser.should_keep_alive()
         self._complete()

@@ -125,6 +125,9 @@ class IntervalRecorder:
             extra = [("status", str(status)), ("expected_response", str(expected).lower())]
             if error is not None:
                 extra += [("error", error[0]), ("error_code", error[1])]
+            elif status >= 400:
+                # k6 tags an HTTP error status with error_code 1000 + status (1404, 1503, ...).
+                extra.append(("error_code", str(1000 + status)))
             tags = tuple(sorted((*request.tags, *extra)))
             series[("http_reqs", tags)] = Counter(s.count)
             series[("http_req_duration", tags)] = s.duration

@@ -264,7 +264,7 @@ def _error_label(tags: dict[str, str]) -> tuple[str, str] | None:
             phrase = HTTPStatus(int(status)).phrase
         except ValueError:
             phrase = ""
-        return f"HTTP {status} {phrase}".rstrip(), ""
+        return f"HTTP {status} {phrase}".rstrip(), tags.get("error_code", "")
     return None
 
 

@@ -27,7 +27,7 @@ TRUNCATED = ("unexpected EOF", "1000")
 MALFORMED = ("malformed HTTP response", "1000")
 _X509_HOSTNAME_MISMATCH = 62
 """OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH."""
-TOO_MANY_INTERIM = ("net/http: too many 1xx informational responses", "1000")
+TOO_MANY_INTERIM = ("net/http: server response headers exceeded 10485760 bytes; aborted", "1000")
 
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
