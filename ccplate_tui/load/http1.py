@@ -331,7 +331,7 @@ class _Connection(asyncio.Protocol):
 
 
 class Http1Pool:
-    """Keep-alive connections to one host, reused last-in first-out; unbounded, like k6's VUs.
+    """One VU's keep-alive connections to one origin, reused last-in first-out.
 
     With `tls`, each new connection is dialled, then handshaken, so the two are timed apart
     (k6's http_req_connecting and http_req_tls_handshaking).

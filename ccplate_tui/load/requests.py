@@ -109,6 +109,8 @@ class CompiledRequest:
     """Sent through the lean HTTP/1.1 path (plain or TLS); else through httpx (HTTP/2)."""
     tls: bool
     """An https URL."""
+    origin: tuple[str, int, bool]
+    """(host, port, tls): requests with the same origin share a VU's connections."""
     replayable: bool
     """Sent again after a keep-alive race, as Go's Transport would (see http1.is_replayable)."""
     host: str
@@ -233,6 +235,7 @@ async def compile_request(
         else _REQUEST_OVERHEAD_BYTES + len(url) + header_bytes + len(body or b""),
         http1=http1,
         tls=parts.scheme == "https",
+        origin=(host, port, parts.scheme == "https"),
         replayable=is_replayable(spec.method, headers),
         host=host,
         port=port,

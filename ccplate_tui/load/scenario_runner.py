@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -36,6 +37,24 @@ _TIMER_SLACK = 0.001
 """Seconds: uvloop timers have millisecond resolution and round up."""
 
 now = time.perf_counter
+
+_INSUFFICIENT_VUS = "Insufficient VUs, reached {} active VUs and cannot initialize more"
+_INSUFFICIENT_VUS_NOTE = re.compile(
+    r"(?P<scenario>.+): Insufficient VUs, reached \d+ active VUs and cannot initialize more",
+    re.DOTALL,
+)
+
+
+def insufficient_vus_note(scenario: str, reached: int) -> str:
+    """k6's warning when an arrival-rate scenario is at maxVUs and must drop iterations:
+    `steady: Insufficient VUs, reached 200 active VUs and cannot initialize more`."""
+    return f"{scenario}: {_INSUFFICIENT_VUS.format(reached)}"
+
+
+def insufficient_vus_scenario(note: str) -> str | None:
+    """The scenario an `insufficient_vus_note` is about, or None for any other note."""
+    match = _INSUFFICIENT_VUS_NOTE.fullmatch(note)
+    return match["scenario"] if match else None
 
 
 class ScenarioRunner:
@@ -131,6 +150,7 @@ class ScenarioRunner:
                 number += 1
         finally:
             self._set_active(-1)
+            self.worker.release_vu(vu)
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
@@ -340,10 +360,9 @@ class ScenarioRunner:
                 self._set_allocated(self.allocated + 1)
             elif not warned:
                 warned = True
-                self.worker.note(
-                    f"{self.spec.name}: Insufficient VUs, reached {self.allocated} active VUs "
-                    "and cannot initialize more"
-                )
+                # This worker's share only: the coordinator (pool) turns the first of these into
+                # one warning per scenario per run with the scenario's total, as k6 prints it.
+                self.worker.note(insufficient_vus_note(self.spec.name, self.allocated))
         if self.worker.stopping:
             await self._finish(running, now() + spec.graceful_stop)
             return

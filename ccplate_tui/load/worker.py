@@ -87,7 +87,8 @@ class Worker:
         self.wind_down = asyncio.Event()
         """Set on stop or abort, so scenarios still waiting for their startTime give up at once."""
         self.http2_clients: dict[str, object] = {}
-        self.http1_pools: dict[tuple[str, int, bool], Http1Pool] = {}
+        self.vu_pools: dict[int, dict[tuple[str, int, bool], Http1Pool]] = {}
+        self.tls_context: ssl.SSLContext | None = None
         self.requests: list[CompiledRequest] = []
         self.runners: list[ScenarioRunner] = []
         self.recorder: IntervalRecorder
@@ -133,7 +134,7 @@ class Worker:
     ) -> None:
         """Send one request and record it; transport failures are recorded, never raised."""
         if request.http1:
-            exchange = self._pool_for(request).request(
+            exchange = self._pool_for(request, vu).request(
                 request.wire_bytes(vu, iteration),
                 request.timeout.total or 60.0,
                 request.replayable,
@@ -161,17 +162,28 @@ class Worker:
             response.received, response.body, response.headers,
         )  # fmt: skip
 
-    def _pool_for(self, request: CompiledRequest) -> Http1Pool:
-        key = (request.host, request.port, request.tls)
-        pool = self.http1_pools.get(key)
+    def _pool_for(self, request: CompiledRequest, vu: int) -> Http1Pool:
+        """The VU's own keep-alive pool for the request's host: as in k6, where every VU has its
+        own Transport, a VU never takes a connection another VU has just used."""
+        pools = self.vu_pools.get(vu)
+        if pools is None:
+            pools = self.vu_pools[vu] = {}
+        pool = pools.get(request.origin)
         if pool is None:
             tls = None
             if request.tls:
                 # Certificates are verified, as k6 does by default; HTTP/1.1 is all we speak.
-                tls = ssl.create_default_context()
-                tls.set_alpn_protocols(["http/1.1"])
-            pool = self.http1_pools[key] = Http1Pool(request.host, request.port, now, tls)
+                tls = self.tls_context
+                if tls is None:
+                    tls = self.tls_context = ssl.create_default_context()
+                    tls.set_alpn_protocols(["http/1.1"])
+            pool = pools[request.origin] = Http1Pool(request.host, request.port, now, tls)
         return pool
+
+    def release_vu(self, vu: int) -> None:
+        """Close a VU's connections when it stops for good (a ramp-down)."""
+        for pool in self.vu_pools.pop(vu, {}).values():
+            pool.close()
 
     async def _via_httpx(self, client, request, url, headers, body) -> Http1Response:  # type: ignore[no-untyped-def]
         """Scenarios with `http2 = true`; httpx errors become the exceptions classify_error knows."""
@@ -337,8 +349,8 @@ class Worker:
         lag_task.cancel()
         stop_wait.cancel()
         loop.remove_reader(self.conn.fileno())
-        for pool in self.http1_pools.values():
-            pool.close()
+        for vu in list(self.vu_pools):
+            self.release_vu(vu)
         for client in self.http2_clients.values():
             await client.aclose()  # type: ignore[attr-defined]
 
