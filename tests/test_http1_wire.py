@@ -14,6 +14,7 @@ import brotli
 import pytest
 
 from ccplate_tui.load.content_coding import DecompressionError, decode_body
+from ccplate_tui.load.header_names import canonical_header_name
 from ccplate_tui.load.http1 import (
     Http1Pool,
     MalformedResponse,
@@ -24,7 +25,7 @@ from ccplate_tui.load.http1 import (
     merge_headers,
     serialize_request,
 )
-from ccplate_tui.load.response_headers import ResponseHeaders, canonical_header_name
+from ccplate_tui.load.response_headers import ResponseHeaders
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -350,3 +351,17 @@ async def test_bytes_after_a_head_response_close_the_connection() -> None:
         pool.close()
     assert (head.status, head.body) == (200, b"")
     assert after.body == b"fresh"
+
+
+def test_framing_headers_are_not_shown_to_checks() -> None:
+    """Go takes Transfer-Encoding, Trailer and `Connection: close` out of the header map."""
+    headers = ResponseHeaders(
+        [
+            (b"Transfer-Encoding", b"chunked"),
+            (b"Trailer", b"X-T"),
+            (b"Connection", b"close"),
+            (b"X-Kept", b"1"),
+        ]
+    )
+    assert dict(headers) == {"X-Kept": "1"}
+    assert dict(ResponseHeaders([(b"Connection", b"keep-alive")])) == {"Connection": "keep-alive"}

@@ -13,41 +13,77 @@ import brotli
 
 
 class DecompressionError(ValueError):
-    """A body whose `Content-Encoding` it does not match; k6 fails such a request (code 1701)."""
+    """A body its `Content-Encoding` does not describe; k6 fails such a request.
+
+    `str()` is the error k6 tags the request with and `code` its error_code: Go's decoder
+    errors as k6 wraps them (lib/netext/httpext/compression.go), which is twice for the
+    header and checksum errors it lists, once for brotli's, and not at all (code 1000) for a
+    corrupt or cut-short stream.
+    """
+
+    def __init__(self, message: str, code: str = "1701") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _listed(go_error: str) -> DecompressionError:
+    """A decoder error k6 lists: wrapped when read, and again when the request is finished."""
+    once = f"error decompressing response body ({go_error})"
+    return DecompressionError(f"error decompressing response body ({once})")
+
+
+def _stream_error(prefix: str, exc: zlib.error) -> DecompressionError:
+    if "incorrect data check" in str(exc):
+        return _listed(f"{prefix}: invalid checksum")
+    return DecompressionError("flate: corrupt input", "1000")
+
+
+def _inflate_with(data: bytes, wbits: int, prefix: str) -> bytes:
+    decoder = zlib.decompressobj(wbits)
+    try:
+        out = decoder.decompress(data)
+    except zlib.error as exc:
+        raise _stream_error(prefix, exc) from None
+    if not decoder.eof:
+        raise DecompressionError("unexpected EOF", "1000")
+    return out
 
 
 def _gunzip(data: bytes) -> bytes:
-    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = decoder.decompress(data)
-    if not decoder.eof:
-        raise DecompressionError("gzip: unexpected EOF")
-    return out
+    if len(data) < 10 or data[0] != 0x1F or data[1] != 0x8B or data[2] != 8:
+        raise _listed("gzip: invalid header")
+    return _inflate_with(data, 16 + zlib.MAX_WBITS, "gzip")
 
 
 def _inflate(data: bytes) -> bytes:
-    decoder = zlib.decompressobj(zlib.MAX_WBITS)
-    out = decoder.decompress(data)
-    if not decoder.eof:
-        raise DecompressionError("zlib: unexpected EOF")
-    return out
+    """zlib-wrapped deflate only, as Go's compress/zlib reads it (a raw stream is refused)."""
+    if len(data) < 2 or data[0] & 0x0F != 8 or ((data[0] << 8) | data[1]) % 31:
+        raise _listed("zlib: invalid header")
+    if data[1] & 0x20:
+        raise _listed("zlib: invalid dictionary")
+    return _inflate_with(data, zlib.MAX_WBITS, "zlib")
 
 
 def _unbrotli(data: bytes) -> bytes:
     try:
         return brotli.decompress(data)
-    except brotli.error as exc:
-        raise DecompressionError(f"brotli: {exc}") from None
+    except brotli.error:
+        raise DecompressionError(
+            "error decompressing response body (brotli: corrupted input)"
+        ) from None
 
 
 def _unzstd(data: bytes) -> bytes:
     try:
         from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
     except ImportError:
-        raise DecompressionError("zstd: no decoder in this Python (3.14+ has one)") from None
+        raise DecompressionError(
+            "error decompressing response body (zstd: no decoder in this Python)"
+        ) from None
     try:
         return zstd.decompress(data)
-    except zstd.ZstdError as exc:
-        raise DecompressionError(f"zstd: {exc}") from None
+    except zstd.ZstdError:
+        raise _listed("zstd: invalid input") from None
 
 
 _DECODERS = {"gzip": _gunzip, "deflate": _inflate, "br": _unbrotli, "zstd": _unzstd}
@@ -66,8 +102,5 @@ def decode_body(body: bytes, content_encoding: str) -> bytes:
         decoder = _DECODERS.get(token.strip())
         if decoder is None:
             continue
-        try:
-            body = decoder(body)
-        except zlib.error as exc:
-            raise DecompressionError(f"{token.strip()}: {exc}") from None
+        body = decoder(body)
     return body

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 import httptools
 
 from ccplate_tui.load.content_coding import DecompressionError, decode_body
+from ccplate_tui.load.header_names import canonical_header_name
 from ccplate_tui.load.phases import NO_PHASES, RequestPhases
 from ccplate_tui.load.response_headers import ResponseHeaders
 
@@ -198,8 +199,8 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(MalformedResponse("unexpected protocol upgrade"))
-        except httptools.HttpParserError as exc:
-            self._fail(MalformedResponse(f"malformed HTTP response: {exc}"))
+        except httptools.HttpParserError:
+            self._fail(MalformedResponse(self._malformed(data)))
         if self._stale_parser:
             # llhttp cannot be told that a HEAD response has no body, so the parser that read
             # its headers (and now waits for a body) is replaced.
@@ -221,7 +222,22 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None:
             self._unsolicited = True
 
+    def _malformed(self, data: bytes) -> str:
+        """Go's words for a response it cannot read (net/http's ReadResponse)."""
+        if self._status:
+            return "malformed MIME header line"
+        line = data.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+        proto, space, status = line.partition(" ")
+        if not space:
+            return f"malformed HTTP response {_go_quote(line)}"
+        code = status.lstrip(" ").partition(" ")[0]
+        if len(code) != 3 or not code.isdigit():
+            return f"malformed HTTP status code {_go_quote(code)}"
+        return f"malformed HTTP version {_go_quote(proto)}"
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_done:
+            return  # a trailer field: Go keeps it out of the headers (res.headers has none)
         self._raw.append((name, value))
         size = len(name)
         if size == 16 or size == 14 or size == 17:
@@ -484,6 +500,25 @@ class Http1Pool:
         self.idle.clear()
 
 
+def _go_quote(text: str) -> str:
+    """`text` as Go's %q prints it, for error messages that match k6's."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif " " <= char <= "~":
+            out.append(char)
+        else:
+            out.append(f"\\x{ord(char):02x}")
+    return '"' + "".join(out) + '"'
+
+
 def _expire(waiter: asyncio.Future, conn: _Connection) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError("request timeout"))
@@ -505,6 +540,12 @@ def merge_headers(*layers: dict[str, str] | tuple[tuple[str, str], ...]) -> dict
             names[key] = name
             merged[name] = value
     return merged
+
+
+def canonical_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The same headers under Go's canonical names (`content-type` -> `Content-Type`): k6 sets
+    request headers through Go's Header.Set, so that is how they go on the wire."""
+    return {canonical_header_name(name): value for name, value in headers.items()}
 
 
 def serialize_request(

@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection, wait
 from ccplate_tui.config.model import ScenarioSpec, TargetSpec
 from ccplate_tui.load.executors import max_vus, planned_duration
 from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.scenario_runner import insufficient_vus_note, insufficient_vus_scenario
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
 from ccplate_tui.load.worker import WorkerPlan, WorkerProgress, worker_main
 
@@ -26,6 +27,55 @@ _READY_TIMEOUT = 30.0
 
 class WorkerFailure(RuntimeError):
     """A worker process crashed or could not start."""
+
+
+class HostSampler:
+    """The host's CPU use and load average, read on the coordinator once per interval.
+
+    Never read by the workers: the hot path pays nothing for it. CPU use comes from psutil's
+    cumulative CPU times (the difference since the previous reading, as `psutil.cpu_percent`
+    computes it, but with its own mark so other callers of that function change nothing here).
+    A host without these figures gives None, and the warnings that need them stay silent.
+    """
+
+    def __init__(self) -> None:
+        self.cores = os.cpu_count() or None
+        self._mark: tuple[float, float] | None = self._times()
+
+    @staticmethod
+    def _times() -> tuple[float, float] | None:
+        """(busy, total) CPU seconds of the whole host since boot, or None where unknown."""
+        try:
+            import psutil
+
+            times = psutil.cpu_times()
+        except Exception:  # no psutil figures on this platform: the host stays unjudged
+            return None
+        total = sum(times)
+        # Linux counts guest time inside user time already; iowait is idle (as psutil does).
+        total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        return total - idle, total
+
+    def read(self) -> tuple[float | None, float | None]:
+        """(host CPU % since the previous reading, 1-minute load average)."""
+        cpu = None
+        now_times = self._times()
+        if now_times is not None and self._mark is not None:
+            busy = now_times[0] - self._mark[0]
+            total = now_times[1] - self._mark[1]
+            if total > 0:
+                cpu = min(100.0, max(0.0, 100.0 * busy / total))
+        if now_times is not None and (cpu is not None or self._mark is None):
+            self._mark = now_times
+        load = None
+        try:
+            import psutil
+
+            load = float(psutil.getloadavg()[0])
+        except Exception:  # no load average on this platform
+            load = None
+        return cpu, load
 
 
 def default_workers() -> int:
@@ -59,6 +109,11 @@ class WorkerPool:
         self.wall_start: float | None = None
         self.failures: list[str] = []
         self._stop_sent: str | None = None
+        self.host: HostSampler | None = None
+        self.target_demo: str | None = None
+        """The demo target's version once a worker saw its `DEMO_HEADER` (sticky for the run)."""
+        self._vus_capped: set[str] = set()
+        """Scenarios whose `Insufficient VUs` warning this run has already given."""
 
     def start(self) -> None:
         """Spawn the workers, wait until each is ready, then start them at one shared instant."""
@@ -95,6 +150,7 @@ class WorkerPool:
                     self.close()
                     raise WorkerFailure(f"worker {index} failed to start:\n{message[2]}")
                 waiting.discard(index)
+        self.host = HostSampler()  # from here on, each interval's host CPU is its own
         self.run_start = time.perf_counter() + _START_DELAY
         self.wall_start = time.time() + _START_DELAY
         for conn in self.conns:
@@ -154,20 +210,32 @@ class WorkerPool:
             yield self._merge(number, pending.pop(number))
 
     def _merge(self, number: int, parts: list[tuple]) -> IntervalSnapshot:
+        """One snapshot from every worker's `interval` message for interval `number`.
+
+        A message is `("interval", index, number, start, end, metrics, progress, cpu, lag_ms,
+        notes[, demo])`: `demo`, the demo target's version once the worker saw `DEMO_HEADER`, is
+        read when present, so a worker that does not send it yet changes nothing else.
+        """
         metrics = MetricSet()
         progress: dict[str, list[WorkerProgress]] = {}
         cpu = 0.0
+        cpu_total = 0.0
         lag = 0.0
         notes: list[str] = []
         start = min(p[3] for p in parts)
         end = max(p[4] for p in parts)
-        for _, _, _, _, _, part_metrics, part_progress, part_cpu, part_lag, part_notes in parts:
+        for part in parts:
+            part_metrics, part_progress, part_cpu, part_lag, part_notes = part[5:10]
             metrics.combine(part_metrics)
             for item in part_progress:
                 progress.setdefault(item.name, []).append(item)
             cpu = max(cpu, part_cpu)
+            cpu_total += part_cpu
             lag = max(lag, part_lag)
-            notes.extend(part_notes)
+            notes.extend(self._worker_notes(part_notes))
+            if len(part) > 10 and part[10] and self.target_demo is None:
+                self.target_demo = str(part[10])
+        host_cpu, host_load = self.host.read() if self.host is not None else (None, None)
         assert self.wall_start is not None
         return IntervalSnapshot(
             index=number,
@@ -177,10 +245,34 @@ class WorkerPool:
             progress=tuple(
                 self._progress(spec, progress.get(spec.name, []), end) for spec in self.scenarios
             ),
-            health=WorkerHealth(workers=self.count, cpu_percent=cpu, loop_lag_ms=lag),
+            health=WorkerHealth(
+                workers=self.count,
+                cpu_percent=cpu,
+                loop_lag_ms=lag,
+                cpu_total_percent=cpu_total,
+                host_cpu_percent=host_cpu,
+                host_load_1m=host_load,
+                host_cores=self.host.cores if self.host is not None else None,
+            ),
             wall_time=self.wall_start + end,
             notes=tuple(notes),
+            target_demo=self.target_demo,
         )
+
+    def _worker_notes(self, notes: list[str]) -> list[str]:
+        """A worker's notes as the run reports them: each worker warns `Insufficient VUs` for its
+        own share of a scenario; the run says it once per scenario, with the scenario's total
+        (its maxVUs, which the workers' shares add up to), as k6 does."""
+        kept = []
+        specs = {spec.name: spec for spec in self.scenarios}
+        for note in notes:
+            name = insufficient_vus_scenario(note)
+            if name is None or name not in specs:
+                kept.append(note)
+            elif name not in self._vus_capped:
+                self._vus_capped.add(name)
+                kept.append(insufficient_vus_note(name, max_vus(specs[name].executor)))
+        return kept
 
     def _progress(
         self, spec: ScenarioSpec, parts: list[WorkerProgress], end: float

@@ -276,12 +276,9 @@ def _interval_additions(snapshot: IntervalSnapshot) -> str:
     else:
         parts.append("errors -")
     text = " | " + "  ".join(parts)
-    health = snapshot.health
-    if health is not None and health.saturated:
-        text += (
-            f"  [!] load generator saturated: CPU {health.cpu_percent:.0f}%, loop lag "
-            f"{health.loop_lag_ms:.0f}ms — latency may be the generator's"
-        )
+    warning = snapshot.health.warning if snapshot.health is not None else None
+    if warning is not None:
+        text += f"  [!] {warning.text}"
     return text
 
 
@@ -292,7 +289,9 @@ def progress_lines(
     scenarios: ScenarioSpecs | None = None,
 ) -> list[str]:
     """The lines k6 prints each interval: the `running (...)` line with our interval req/s, p95,
-    error % and a saturation warning appended, then one line per scenario.
+    error % and, when latencies may not be the target's alone, a warning naming the cause
+    (`WorkerHealth.warning`: generator saturated, host busy or event-loop lag), then one line
+    per scenario.
 
     Pass `scenarios` (the run's specs) to get k6's exact per-executor columns and paddings;
     without it the lines use only what the snapshot carries.

@@ -25,7 +25,12 @@ from ccplate_tui.config.model import (
     Tags,
     TargetSpec,
 )
-from ccplate_tui.load.http1 import is_replayable, merge_headers, serialize_request
+from ccplate_tui.load.http1 import (
+    canonical_headers,
+    is_replayable,
+    merge_headers,
+    serialize_request,
+)
 
 _TEMPLATE_MARK = "${"
 _REQUEST_OVERHEAD_BYTES = 120
@@ -178,9 +183,9 @@ async def compile_request(
     # case), except for multipart, whose boundary must match the body.
     defaults = {"Content-Type": content_type} if content_type else {}
     if isinstance(spec.body, MultipartBody):
-        headers = merge_headers(target.headers, spec.headers, defaults)
+        headers = canonical_headers(merge_headers(target.headers, spec.headers, defaults))
     else:
-        headers = merge_headers(defaults, target.headers, spec.headers)
+        headers = canonical_headers(merge_headers(defaults, target.headers, spec.headers))
     url = target.base_url.rstrip("/") + spec.path
     if spec.query:
         url += ("&" if "?" in url else "?") + _urlencode_templated(spec.query)

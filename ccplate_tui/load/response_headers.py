@@ -1,4 +1,5 @@
-"""Response headers as k6 shows them to checks: canonical names, repeated values joined by ", ".
+"""Response headers as k6 shows them to checks: canonical names, repeated values joined by ", ",
+no framing headers, no trailers.
 
 k6 builds `res.headers` from Go's http.Header (lib/netext/httpext/request.go): names in Go's
 canonical form (`Set-Cookie`), every value of a repeated header joined with ", ". The table is
@@ -9,15 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-
-def canonical_header_name(name: str) -> str:
-    """Go's textproto.CanonicalMIMEHeaderKey for the usual names: `content-type` -> `Content-Type`.
-
-    Like Go, a name holding a space or other non-token byte is left as it is.
-    """
-    if not name.isascii() or " " in name:
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+from ccplate_tui.load.header_names import canonical_header_name
 
 
 class ResponseHeaders(Mapping[str, str]):
@@ -44,6 +37,16 @@ class ResponseHeaders(Mapping[str, str]):
                 value = raw_value.decode("latin-1")
                 previous = joined.get(name)
                 joined[name] = value if previous is None else f"{previous}, {value}"
+            # Go moves framing out of the header map: Transfer-Encoding and Trailer always,
+            # Connection when it says close (net/http's readTransfer), so k6's res.headers
+            # never shows them.
+            joined.pop("Transfer-Encoding", None)
+            joined.pop("Trailer", None)
+            connection = joined.get("Connection")
+            if connection is not None and "close" in (
+                token.strip().lower() for token in connection.split(",")
+            ):
+                del joined["Connection"]
             self._joined = joined
         return joined
 

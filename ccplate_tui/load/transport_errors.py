@@ -41,7 +41,9 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, ResponseTruncated):
         return TRUNCATED
     if isinstance(exc, MalformedResponse):
-        return TOO_MANY_INTERIM if isinstance(exc, TooManyInterimResponses) else MALFORMED
+        if isinstance(exc, TooManyInterimResponses):
+            return TOO_MANY_INTERIM
+        return (str(exc) or MALFORMED[0], MALFORMED[1])
     if isinstance(exc, ssl.SSLCertVerificationError):
         if exc.verify_code == _X509_HOSTNAME_MISMATCH:
             return ("x509: certificate doesn't match hostname", "1311")
@@ -49,7 +51,7 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, ssl.SSLError):
         return (f"tls: {(exc.reason or 'handshake failed').lower()}", "1300")
     if isinstance(exc, DecompressionError):
-        return (f"error decompressing response body ({exc})", "1701")
+        return (str(exc), exc.code)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TIMEOUT
     if isinstance(exc, OSError):
