@@ -232,11 +232,78 @@ def test_saturated_generator_is_flagged_and_lines_have_no_cursor_codes() -> None
     health = WorkerHealth(workers=2, cpu_percent=97.0, loop_lag_ms=80.0)
     lines = progress_lines(_snapshot(progress, health), 2.0, scenarios=[STEADY])
     assert lines[0].endswith(
-        "[!] load generator saturated: CPU 97%, loop lag 80ms — latency may be the generator's"
+        "[!] generator saturated: worker CPU 97%, loop lag 80 ms — latencies include its own delay"
     )
     calm = progress_lines(_snapshot(progress, WorkerHealth(2, 40.0, 3.0)), 2.0, scenarios=[STEADY])
-    assert "saturated" not in calm[0]
+    assert "[!]" not in calm[0]
     assert all("\x1b" not in line and "\r" not in line for line in lines + calm)
+
+
+def _warning(health: WorkerHealth) -> str:
+    progress = (ScenarioProgress("steady", "running", 2.0, 3.0, 4, 5, 40, 0, 0),)
+    line = progress_lines(_snapshot(progress, health), 2.0, scenarios=[STEADY])[0]
+    return line.partition("  [!] ")[2]
+
+
+def test_a_busy_host_is_named_as_the_cause_not_the_generator() -> None:
+    # The reported case: the generator used a few % while other processes held the host.
+    health = WorkerHealth(
+        workers=2,
+        cpu_percent=5.0,
+        loop_lag_ms=80.0,
+        cpu_total_percent=8.0,
+        host_cpu_percent=97.0,
+        host_load_1m=3.1,
+        host_cores=2,
+    )
+    assert health.warning is not None and health.warning.cause == "host"
+    assert _warning(health) == (
+        "host busy: CPU 97% (load 3.1 on 2 cores); the generator uses 4% — latencies include "
+        "the host's queueing"
+    )
+    # A load average far above the cores is a busy host even when this interval's CPU is lower.
+    queued = WorkerHealth(1, 3.0, 2.0, host_cpu_percent=60.0, host_load_1m=9.0, host_cores=4)
+    assert _warning(queued).startswith("host busy: CPU 60% (load 9.0 on 4 cores);")
+    assert _warning(WorkerHealth(1, 3.0, 2.0, host_load_1m=2.5, host_cores=1)).startswith(
+        "host busy: load 2.5 on 1 core;"
+    )
+
+
+def test_a_worker_near_a_full_core_comes_before_a_busy_host() -> None:
+    health = WorkerHealth(
+        workers=2,
+        cpu_percent=99.0,
+        loop_lag_ms=12.0,
+        cpu_total_percent=180.0,
+        host_cpu_percent=98.0,
+        host_load_1m=2.4,
+        host_cores=2,
+    )
+    assert _warning(health) == (
+        "generator saturated: worker CPU 99% — latencies include its own delay"
+    )
+
+
+def test_event_loop_lag_on_a_quiet_host_is_named_as_such() -> None:
+    health = WorkerHealth(
+        1, 20.0, 180.0, 20.0, host_cpu_percent=30.0, host_load_1m=0.4, host_cores=2
+    )
+    assert health.warning is not None and health.warning.cause == "loop_lag"
+    assert _warning(health) == ("event-loop lag 180 ms — latencies include the generator's delay")
+    # Without host figures (an older recording) the lag is still reported as lag.
+    assert _warning(WorkerHealth(1, 20.0, 180.0)).startswith("event-loop lag 180 ms")
+
+
+@pytest.mark.parametrize(
+    "health",
+    [
+        WorkerHealth(2, 89.0, 49.0, 120.0, host_cpu_percent=89.0, host_load_1m=3.9, host_cores=2),
+        WorkerHealth(1, 2.0, 1.0),
+    ],
+)
+def test_below_every_limit_there_is_no_warning(health: WorkerHealth) -> None:
+    assert health.warning is None and not health.saturated
+    assert _warning(health) == ""
 
 
 def test_progress_without_specs_or_requests_still_renders() -> None:

@@ -2,8 +2,12 @@
 
 Faults are changed from outside the run (`curl -X PATCH …/__admin/faults`, another terminal), so
 the run cannot know of them unless it looks: once per interval this observer reads the demo
-target's fault settings and annotates the run when they differ from the last reading. Targets
-that are not the demo target (no `/__admin/faults`) are asked once, then left alone.
+target's fault settings and annotates the run when they differ from the last reading.
+
+It asks only a target that has named itself the demo: the demo's answers carry `DEMO_HEADER`
+(load.reachability), which the workers see in the run's own traffic and the snapshot passes on as
+`target_demo`. Until then, and for any other target (a user's own app), it sends nothing at all:
+no request the user did not configure reaches a target that is not the embedded demo.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ def describe_faults(faults: Mapping[str, Any]) -> str:
     return ", ".join(parts) or "none"
 
 
+def identified_demo(update: object) -> str | None:
+    """The demo target's version if this run update says the target named itself the demo."""
+    snapshot = getattr(update, "snapshot", None)
+    version = getattr(snapshot, "target_demo", None)
+    return version if isinstance(version, str) and version else None
+
+
 class FaultNotes:
     """An engine observer: annotates the run when the demo target's faults change."""
 
@@ -38,16 +49,21 @@ class FaultNotes:
         self.url = base_url.rstrip("/") + ADMIN_PATH
         self.timeout = timeout
         self.enabled = is_loopback_url(base_url)  # never ask a remote target's admin path
+        """False for a remote target: its admin path is never asked, demo or not."""
+        self.demo: str | None = None
+        """The demo's version once the run's traffic identified it; nothing is asked before."""
         self.last: dict[str, Any] | None = None
 
     def __call__(self, update: object) -> None:
         if not self.enabled:
             return
+        if self.demo is None:
+            self.demo = identified_demo(update)
+            if self.demo is None:
+                return  # not (yet) known to be the demo: ask nothing
         current = self._read()
         if current is None:
-            if self.last is None:
-                self.enabled = False  # not the demo target: do not ask again
-            return
+            return  # the demo is busy or faulted: try again next interval
         if self.last is None:
             if describe_faults(current) != "none":
                 self.recorder.annotate("fault", f"faults at start: {describe_faults(current)}")
@@ -60,7 +76,8 @@ class FaultNotes:
 
     def _read(self) -> dict[str, Any] | None:
         try:
-            response = httpx.get(self.url, timeout=self.timeout)
+            # Loopback only, so never through a proxy from the environment.
+            response = httpx.get(self.url, timeout=self.timeout, trust_env=False)
             data = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None

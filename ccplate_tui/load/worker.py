@@ -25,6 +25,7 @@ from ccplate_tui.load.http1 import (
     failure_received,
 )
 from ccplate_tui.load.phases import RequestPhases
+from ccplate_tui.load.reachability import DEMO_HEADER
 from ccplate_tui.load.recorder import IntervalRecorder
 from ccplate_tui.load.requests import CompiledRequest, compile_request
 from ccplate_tui.load.response_headers import ResponseHeaders
@@ -95,6 +96,10 @@ class Worker:
         self._notes: list[str] = []
         self._lag_max = 0.0
         self._stop_event: asyncio.Event | None = None
+        self._demo: str | None = None
+        """The demo target's version, once one of its answers carried DEMO_HEADER."""
+        self._look_for_demo = True
+        """Read the next answer's headers for DEMO_HEADER: at most once per interval."""
 
     def note(self, text: str) -> None:
         self._notes.append(text)
@@ -216,6 +221,9 @@ class Worker:
     def _record(
         self, request, status, error, phases, started, ended, intended, received, payload, headers
     ) -> None:
+        if self._look_for_demo and status:
+            self._look_for_demo = False
+            self._demo = headers.first(DEMO_HEADER)
         series = self.recorder.http_series(request, status, error)
         series.count += 1
         series.sent += request.sent_bytes
@@ -260,6 +268,7 @@ class Worker:
         metrics = self.recorder.flush(vus)
         notes, self._notes = self._notes, []
         lag, self._lag_max = self._lag_max, 0.0
+        self._look_for_demo = self._demo is None
         self.conn.send(
             (
                 "interval",
@@ -272,6 +281,7 @@ class Worker:
                 cpu,
                 lag * 1000.0,
                 notes,
+                self._demo,
             )
         )
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, hdrs, web
 
+from ccplate_tui import __version__
+from ccplate_tui.load.reachability import DEMO_HEADER
 from ccplate_tui.target.component_builder import render_component
 from ccplate_tui.target.faults import (
     ADMIN_PREFIX,
@@ -198,6 +200,17 @@ def verify_token(secret: bytes, token: str) -> int | None:
 
 
 # endpoints ----------------------------------------------------------------------------------
+
+
+DEMO_IDENTITY = {DEMO_HEADER: __version__}
+"""The header by which the demo names itself to ccplate-tui (load.reachability.DEMO_HEADER), so
+the tool asks `/__admin/faults` of this target and of no other."""
+
+
+async def _identify(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, injected errors included, names the demo: a run learns it from its own
+    traffic, whatever paths its scenarios ask for."""
+    response.headers.update(DEMO_IDENTITY)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -555,6 +568,7 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
     )
     app[STATE_KEY] = state
     app.cleanup_ctx.append(_store_context(state))
+    app.on_response_prepare.append(_identify)
     app.router.add_get("/api/health", health)
     app.router.add_post("/api/auth/login", login)
     app.router.add_get("/api/users/me", current_user)

@@ -105,7 +105,7 @@ async def test_live_views_fill_status_and_tables() -> None:
         assert f"{view.errors_per_s:.1f}/s · 0.83% of all" in text
         assert "0 iterations" in text
         assert "CPU 94% · lag 6 ms · 2 procs" in text
-        assert "the load generator, not the target, may be the bottleneck" in text
+        assert "⚠ generator saturated: worker CPU 94% — latencies include its own delay" in text
         requests = app.query_one(RequestTable)
         assert column_texts(requests, 0) == ["login", "me"]
         login = next(r for r in view.requests if r.name == "login")

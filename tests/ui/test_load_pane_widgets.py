@@ -6,10 +6,11 @@ import pytest
 
 from ccplate_tui.config.loader import parse_config
 from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSpec
+from ccplate_tui.load.snapshot import WorkerHealth
 from ccplate_tui.ui.widgets import PlotPoint, downsample, planned_curve, planned_load
 from ccplate_tui.ui.widgets.histogram_plot import bin_label
 from ccplate_tui.ui.widgets.latency_plot import x_range
-from ccplate_tui.ui.widgets.run_status import progress_bar, stage_text
+from ccplate_tui.ui.widgets.run_status import health_text, progress_bar, stage_text
 from ccplate_tui.ui.widgets.scenario_list import plan_previews, span_of
 from ccplate_tui.ui.widgets.threshold_table import expression, format_observed
 from tests.ui.load_fixtures import fixture_config, record_run
@@ -143,3 +144,21 @@ def test_bin_labels_are_short() -> None:
         "1.2k",
         "25k",
     ]
+
+
+def test_the_run_status_names_the_same_cause_as_the_progress_line() -> None:
+    busy_host = WorkerHealth(
+        2, 5.0, 80.0, 8.0, host_cpu_percent=97.0, host_load_1m=3.1, host_cores=2
+    )
+    assert health_text(busy_host).plain.splitlines() == [
+        "generator   CPU 5% · lag 80 ms · 2 procs",
+        f"⚠ {busy_host.warning.text}",  # type: ignore[union-attr]
+    ]
+    assert "host busy: CPU 97% (load 3.1 on 2 cores)" in health_text(busy_host).plain
+    saturated = WorkerHealth(1, 99.0, 3.0)
+    assert health_text(saturated).plain.endswith(
+        "⚠ generator saturated: worker CPU 99% — latencies include its own delay"
+    )
+    assert (
+        health_text(WorkerHealth(1, 10.0, 2.0)).plain == "generator   CPU 10% · lag 2 ms · 1 proc"
+    )

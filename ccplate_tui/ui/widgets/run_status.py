@@ -16,7 +16,6 @@ from ccplate_tui.load.snapshot import ScenarioProgress, WorkerHealth
 from ccplate_tui.load.units_format import go_duration, humanize_rate_percent
 
 BAR_WIDTH = 20
-SATURATION_WARNING = "the load generator, not the target, may be the bottleneck"
 
 
 def clock(seconds: float) -> str:
@@ -46,7 +45,8 @@ def stage_text(progress: ScenarioProgress, spec: ScenarioSpec | None) -> str:
 
 
 def health_text(health: WorkerHealth | None) -> Content:
-    """The generator's own CPU and loop lag, with a warning when it is saturated."""
+    """The generator's own CPU and loop lag, and a warning naming the cause when latencies may
+    not be the target's alone (the same words as the headless progress line)."""
     if health is None:
         return Content.from_markup("[dim]generator   no health data yet[/dim]")
     line = Content.from_markup(
@@ -56,12 +56,15 @@ def health_text(health: WorkerHealth | None) -> Content:
         workers=str(health.workers),
         s="" if health.workers == 1 else "s",
     )
-    if not health.saturated:
+    warning = health.warning
+    if warning is None:
         return line
-    warning = Content.from_markup(
-        "[b $text-warning]⚠ saturated:[/] [$text-warning]$text[/]", text=SATURATION_WARNING
+    shown = Content.from_markup(
+        "[b $text-warning]⚠ $headline[/][$text-warning]$rest[/]",
+        headline=warning.headline,
+        rest=warning.text[len(warning.headline) :],
     )
-    return Content("\n").join([line, warning])
+    return Content("\n").join([line, shown])
 
 
 def status_text(
