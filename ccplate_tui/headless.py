@@ -289,7 +289,14 @@ def _run_and_report(
     recorder = _start_history(args, run, plan, baseline_for)
     if recorder is not None:
         run.observers.insert(0, recorder)
-        run.observers.insert(1, FaultNotes(recorder, run.config.target.base_url))
+        run.observers.insert(
+            1,
+            FaultNotes(
+                recorder,
+                run.config.target.base_url,
+                started_demo=bool(getattr(args, "start_target", False)),
+            ),
+        )
     stops: list[float] = []
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, _interrupt_handler(run, stops))

@@ -104,6 +104,14 @@ def test_fault_notes_ask_nothing_until_the_target_names_itself_the_demo() -> Non
     assert not remote.enabled, "a remote target is never asked, demo or not"
 
 
+def test_a_demo_the_caller_started_is_asked_from_the_first_interval() -> None:
+    """The dashboard and `run --start-target` know the demo without its traffic (k6 runs)."""
+    with RecordingServer() as server:
+        observer = FaultNotes(Notes(), server.url, started_demo=True)  # type: ignore[arg-type]
+        observer(SimpleNamespace(snapshot=SimpleNamespace(target_demo=None)))
+        assert server.requests == [("GET", ADMIN_PATH)]
+
+
 async def test_the_demo_names_itself_on_its_health_route(tmp_path: Path) -> None:
     async with (
         running_target(db_path=tmp_path / "t.db") as url,
@@ -116,7 +124,7 @@ async def test_the_demo_names_itself_on_its_health_route(tmp_path: Path) -> None
 
 def test_a_run_learns_the_demo_from_its_own_traffic(demo_target: str) -> None:
     updates: list[RunUpdate] = []
-    run_toml(RUN.format(url=demo_target).replace("/api/users/me", "/api/health"), updates=updates)
+    run_toml(RUN.format(url=demo_target), updates=updates)  # every demo route names it
     assert updates and updates[-1].snapshot.target_demo == __version__
     with RecordingServer() as server:
         others: list[RunUpdate] = []

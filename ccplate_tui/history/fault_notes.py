@@ -44,13 +44,21 @@ def identified_demo(update: object) -> str | None:
 class FaultNotes:
     """An engine observer: annotates the run when the demo target's faults change."""
 
-    def __init__(self, recorder: HistoryRecorder, base_url: str, timeout: float = 0.5) -> None:
+    def __init__(
+        self,
+        recorder: HistoryRecorder,
+        base_url: str,
+        timeout: float = 0.5,
+        started_demo: bool = False,
+    ) -> None:
+        """`started_demo`: the caller started the demo at `base_url` itself (the dashboard's
+        auto-start, `run --start-target`), so it is known without its traffic (k6 runs too)."""
         self.recorder = recorder
         self.url = base_url.rstrip("/") + ADMIN_PATH
         self.timeout = timeout
         self.enabled = is_loopback_url(base_url)  # never ask a remote target's admin path
         """False for a remote target: its admin path is never asked, demo or not."""
-        self.demo: str | None = None
+        self.demo: str | None = "started here" if started_demo else None
         """The demo's version once the run's traffic identified it; nothing is asked before."""
         self.last: dict[str, Any] | None = None
 

@@ -500,7 +500,13 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
             run = self._new_run(plan, baselines)
             if recorder is not None:
                 run.observers.append(recorder)  # first: the interval is stored before it is shown
-                run.observers.append(FaultNotes(recorder, self.config.target.base_url))
+                run.observers.append(
+                    FaultNotes(
+                        recorder,
+                        self.config.target.base_url,
+                        started_demo=self.target_process is not None,
+                    )
+                )
 
             def observe(update: object) -> None:
                 view = build_live_view(update, plan.scenarios)  # type: ignore[arg-type]
