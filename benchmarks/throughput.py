@@ -3,9 +3,13 @@
 All tools run back to back in one invocation against the same loopback nginx, so they see the
 same machine state. Each tool's request count comes from its own output; the CPU seconds are
 those of its whole process tree (see benchmarks/cpu.py). Target: ccplate-tui does >= 1.5x
-Locust's requests per CPU-second.
+Locust's and k6's requests per CPU-second.
+
+`--request get` (default) sends a plain GET; `--request post` a POST of a JSON body
+(`--body-bytes`, 1,536) with one check, "status is 200" (Locust: a status >= 400 fails).
 
     .venv/bin/python -m benchmarks.throughput [--seconds 20] [--tools ccplate,ccplate-w1,locust,k6]
+        [--request get|post]
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ if __package__ in (None, ""):
 
 from benchmarks.cpu import RunContext
 from benchmarks.loadtools import (
+    BenchRequest,
     ToolResult,
     bench_workdir,
+    ccplate_source,
     count_check,
     ensure_bench_tools,
+    json_payload,
     run_ccplate,
     run_context,
     run_k6,
@@ -37,10 +44,18 @@ from benchmarks.servers import BenchSetupError, RunningServer, nginx_server, rai
 
 ALL_TOOLS = ("ccplate", "ccplate-w1", "locust", "k6")
 RATIO_TARGET = 1.5
+REFERENCE_TOOLS = ("Locust", "k6")
+"""Label prefixes of the tools ccplate-tui is compared with."""
 
 
 def run_tool(
-    tool: str, workdir: Path, server: RunningServer, vus: int, seconds: float, ctx: RunContext
+    tool: str,
+    workdir: Path,
+    server: RunningServer,
+    vus: int,
+    seconds: float,
+    request: BenchRequest,
+    ctx: RunContext,
 ) -> ToolResult:
     """One tool, `vus` VUs/users with no think time, for `seconds`."""
     duration = f"{seconds:g}s"
@@ -48,7 +63,7 @@ def run_tool(
         "executor": "constant-vus",
         "vus": vus,
         "duration": duration,
-        "requests": [{"method": "GET", "path": server.path}],
+        "requests": [request.ccplate_request(server.path)],
     }
     if tool == "ccplate":
         label = f"ccplate-tui (workers={os.cpu_count()})"
@@ -65,12 +80,24 @@ def run_tool(
         )
     if tool == "locust":
         return run_locust(
-            workdir, "Locust FastHttpUser", server.base_url, server.path, vus, seconds, ctx=ctx
+            workdir,
+            "Locust FastHttpUser",
+            server.base_url,
+            server.path,
+            vus,
+            seconds,
+            request=request,
+            ctx=ctx,
         )
     if tool == "k6":
         url = server.base_url + server.path
-        return run_k6(workdir, "k6", url, {"vus": vus, "duration": duration}, seconds, ctx=ctx)
+        options = {"vus": vus, "duration": duration}
+        return run_k6(workdir, "k6", url, options, seconds, request=request, ctx=ctx)
     raise ValueError(tool)
+
+
+def percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.2f}%"
 
 
 def result_rows(results: list[ToolResult]) -> list[list[object]]:
@@ -87,6 +114,8 @@ def result_rows(results: list[ToolResult]) -> list[list[object]]:
                 lat.med if lat else None,
                 lat.p99 if lat else None,
                 f"{(r.failed_rate or 0) * 100:.2f}%",
+                percent(r.check_rate),
+                round(r.sent_per_request) if r.sent_per_request else None,
                 r.usage.max_processes,
                 r.usage.server_requests,
                 r.usage.server_cpu_s,
@@ -105,6 +134,8 @@ HEADERS = [
     "p50 ms",
     "p99 ms",
     "failed",
+    "checks",
+    "sent B/req",
     "procs",
     "nginx saw",
     "nginx CPU s",
@@ -128,22 +159,35 @@ def medians(results: list[ToolResult]) -> dict[str, tuple[float, float, int]]:
 
 
 def ratio_lines(results: list[ToolResult]) -> list[str]:
-    """ccplate-tui vs Locust, in requests per CPU-second (the target) and per second, from the
-    medians over the repetitions."""
+    """ccplate-tui vs Locust and vs k6, in requests per CPU-second (the target) and per second,
+    from the medians over the repetitions."""
     med = medians(results)
-    locust = next((v for k, v in med.items() if k.startswith("Locust")), None)
     lines = []
-    for label, (rps, rpc, n) in med.items():
-        if not label.startswith("ccplate") or locust is None or locust[1] == 0:
+    for reference in REFERENCE_TOOLS:
+        base = next((v for k, v in med.items() if k.startswith(reference)), None)
+        if base is None or base[1] == 0:
             continue
-        eff = rpc / locust[1]
-        verdict = "PASS" if eff >= RATIO_TARGET else "FAIL"
-        runs = f" (medians of {n} runs)" if n > 1 else ""
-        lines.append(
-            f"{label} / Locust{runs}: {eff:.2f}x requests per CPU-second "
-            f"(target >= {RATIO_TARGET}: {verdict}), {rps / locust[0]:.2f}x requests per second"
-        )
+        for label, (rps, rpc, n) in med.items():
+            if not label.startswith("ccplate"):
+                continue
+            eff = rpc / base[1]
+            verdict = "PASS" if eff >= RATIO_TARGET else "FAIL"
+            runs = f" (medians of {n} runs)" if n > 1 else ""
+            lines.append(
+                f"{label} / {reference}{runs}: {eff:.2f}x requests per CPU-second "
+                f"(target >= {RATIO_TARGET}: {verdict}), {rps / base[0]:.2f}x requests per second"
+            )
     return lines
+
+
+def health_warning(result: ToolResult) -> str | None:
+    """A warning when requests failed or a check did not pass every time."""
+    problems = []
+    if result.failed_rate:
+        problems.append(f"{percent(result.failed_rate)} of requests failed")
+    if result.check_rate is not None and result.check_rate < 1.0:
+        problems.append(f"checks passed {percent(result.check_rate)}")
+    return f"warning: {result.label}: " + ", ".join(problems) if problems else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +206,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--idle-wait", type=float, default=120.0, help="max seconds to wait for a quiet machine"
     )
+    parser.add_argument(
+        "--request",
+        choices=("get", "post"),
+        default="get",
+        help="a plain GET, or a POST of a JSON body with the check 'status is 200'",
+    )
+    parser.add_argument(
+        "--body-bytes", type=int, default=1536, help="size of the POST's JSON body, serialized"
+    )
+    parser.add_argument(
+        "--k6-stringify-once",
+        action="store_true",
+        help="k6 script: JSON.stringify the body once at init, not in every iteration",
+    )
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep configs and tool logs")
     args = parser.parse_args(argv)
@@ -171,6 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be >= 1")
     if unknown:
         parser.error(f"unknown tools {unknown}; expected some of {','.join(ALL_TOOLS)}")
+    if args.request == "post":
+        try:
+            body = json_payload(args.body_bytes)
+        except ValueError as exc:
+            parser.error(f"--body-bytes: {exc}")
+        request = BenchRequest(body, 200, args.k6_stringify_once)
+    else:
+        request = BenchRequest()
 
     raise_nofile_limit()
     try:
@@ -180,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(machine_line())
     print(f"{tool_version(locust_bin, '--version')}; {tool_version(k6_bin, 'version')}")
-    print(f"{args.vus} VUs, no think time, {args.seconds:g} s per tool, against loopback nginx\n")
+    print(ccplate_source())
+    print(
+        f"{args.vus} VUs, no think time, {args.seconds:g} s per tool, {request.describe()}, "
+        "against loopback nginx\n"
+    )
 
     results: list[ToolResult] = []
     errors: list[str] = []
@@ -192,14 +262,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {tool} ({i // len(tools) + 1}/{args.repeat}) ...", flush=True)
             try:
                 ctx = run_context(server, args.idle_wait)
-                result = run_tool(tool, workdir, server, args.vus, args.seconds, ctx)
+                result = run_tool(tool, workdir, server, args.vus, args.seconds, request, ctx)
             except BenchSetupError as exc:
                 errors.append(f"{tool}: {exc}")
                 print(f"  {tool} FAILED: {exc}", file=sys.stderr, flush=True)
                 continue
             results.append(result)
-            if warning := count_check(result):
-                print(f"  {warning}", flush=True)
+            for warning in (count_check(result), health_warning(result)):
+                if warning:
+                    print(f"  {warning}", flush=True)
             print(
                 f"  {result.requests:,} requests, {result.requests_per_s:,.0f}/s, "
                 f"{result.usage.cpu_s:.1f} CPU-s, {result.requests_per_cpu_s:,.0f} req/CPU-s",
@@ -218,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
             args.json_out,
             {
                 "machine": machine_line(),
+                "ccplate": ccplate_source(),
                 "seconds": args.seconds,
+                "request": request,
                 "results": results,
                 "errors": errors,
             },
