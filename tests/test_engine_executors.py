@@ -396,13 +396,13 @@ iterations = 3
 http2 = true
 [[scenarios.h2.requests]]
 path = "/echo"
-checks = { "sent by httpx" = 'body contains "python-httpx"' }
+checks = { "sent by httpx" = 'body contains "ccplate-tui/0.1 httpx"' }
 [scenarios.plain]
 executor = "per-vu-iterations"
 iterations = 3
 [[scenarios.plain.requests]]
 path = "/echo"
-checks = { "sent by the lean client" = 'body contains "ccplate-tui"' }
+checks = { "sent by the lean client" = 'body contains "ccplate-tui" and not body contains "httpx"' }
 """,
         )
     )

@@ -130,7 +130,13 @@ class Worker:
             if spec.http2:
                 import httpx
 
-                self.http2_clients[spec.name] = httpx.AsyncClient(http2=True, verify=False)
+                # As on the lean path: certificates verified (k6's default), no Accept-Encoding
+                # unless the scenario sets one.
+                client = httpx.AsyncClient(
+                    http2=True, trust_env=False, headers={"User-Agent": "ccplate-tui/0.1 httpx"}
+                )
+                del client.headers["Accept-Encoding"]
+                self.http2_clients[spec.name] = client
             self.runners.append(ScenarioRunner(self, spec, compiled, tags))
         self.recorder = IntervalRecorder(self.requests, open_model)
 
