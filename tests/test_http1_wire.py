@@ -317,9 +317,7 @@ async def test_phases_add_up_to_the_duration() -> None:
     assert reused.phases.connecting == 0
     for response in (fresh, reused):
         phases = response.phases
-        assert response.duration == pytest.approx(
-            phases.sending + phases.waiting + phases.receiving
-        )
+        assert phases.duration == pytest.approx(phases.sending + phases.waiting + phases.receiving)
         assert phases.waiting > 0
 
 

@@ -68,7 +68,7 @@ class ConnectTimeout(ConnectionError):
 class Http1Response:
     """One final response; `body` is decoded, `received` counts the bytes on the wire."""
 
-    __slots__ = ("body", "duration", "ended", "headers", "phases", "received", "status")
+    __slots__ = ("body", "ended", "headers", "phases", "received", "status")
 
     def __init__(
         self,
@@ -85,8 +85,6 @@ class Http1Response:
         self.received = received
         """Bytes read off the socket for this request (every attempt, interim responses too)."""
         self.phases = phases
-        self.duration = phases.sending + phases.waiting + phases.receiving
-        """k6's http_req_duration in ms: sending + waiting + receiving."""
         self.ended = ended
         """perf_counter time when the last byte arrived."""
 

@@ -29,6 +29,11 @@ class RequestPhases(NamedTuple):
     receiving: float = 0.0
     """From the first byte of the response to its last."""
 
+    @property
+    def duration(self) -> float:
+        """k6's http_req_duration in ms: sending + waiting + receiving."""
+        return self.sending + self.waiting + self.receiving
+
 
 NO_PHASES = RequestPhases()
 """For a request that failed before any phase could be timed."""

@@ -23,11 +23,6 @@ class ResponseHeaders(Mapping[str, str]):
         """The (name, value) pairs in wire order, as received."""
         self._joined: dict[str, str] | None = None
 
-    @classmethod
-    def from_pairs(cls, pairs: object) -> ResponseHeaders:
-        """From (name, value) string pairs, e.g. aiohttp's or httpx's multi-item headers."""
-        return cls([(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs])  # type: ignore[attr-defined]
-
     def _table(self) -> dict[str, str]:
         joined = self._joined
         if joined is None:

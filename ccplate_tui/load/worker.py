@@ -234,8 +234,7 @@ class Worker:
         series.count += 1
         series.sent += request.sent_bytes
         series.received += received
-        # k6's http_req_duration: sending + waiting + receiving (connection set-up apart).
-        duration_ms = phases.sending + phases.waiting + phases.receiving
+        duration_ms = phases.duration  # k6's: connection set-up is reported apart
         if series.uncorrected is not None:
             series.uncorrected.add(duration_ms)
             if intended is not None and intended < started:
