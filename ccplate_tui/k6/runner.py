@@ -13,7 +13,6 @@ say so. So k6 exiting 99 always means we exit 99.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import queue
@@ -24,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,12 +37,13 @@ from ccplate_tui.config.thresholds import (
 )
 from ccplate_tui.k6.export import K6_METRICS, script_for_plan
 from ccplate_tui.k6.ndjson_reader import K6NdjsonError, K6RunEnded, follow_k6_ndjson
-from ccplate_tui.load.engine import Observer, RunPlan, RunUpdate
+from ccplate_tui.load.engine import CTRL_C, Observer, RunPlan, RunUpdate
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.safety import check_target
 from ccplate_tui.load.thresholds import ThresholdResult, baseline_key
+from ccplate_tui.process_lifetime import parent_death_hook
 
 ENGINE_NAME = "k6"
 K6_ENV = "CCPLATE_TUI_K6"
@@ -131,23 +131,6 @@ def export_plan_script(
         return script_for_plan(config, plan, name, baselines=baselines or {})
     except ConfigError as exc:
         raise K6SetupError(str(exc)) from exc
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A preexec hook so k6 dies with us (Linux): a `kill -9` of ccplate-tui leaves no k6 behind."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def hook() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-    return hook
 
 
 def read_k6_verdicts(path: Path) -> dict[tuple[str, tuple, str], bool]:
@@ -247,6 +230,8 @@ class K6Run:
         self.keep_dir = keep_dir
         """Where to leave the script, k6's NDJSON, summary export and logs (else a temp dir)."""
         self.stopped: str | None = None
+        self.stop_cause: str | None = None
+        """Who or what stopped the run (RunResult.stop_cause)."""
         self.exit_code: int | None = None
         """k6's own exit code, once it has exited."""
         self.k6_log = ""
@@ -258,13 +243,17 @@ class K6Run:
 
     # -- control ---------------------------------------------------------------------------
 
-    def stop(self, reason: str = "interrupted", *, graceful: bool = False) -> None:
+    def stop(
+        self, reason: str = "interrupted", *, graceful: bool = False, cause: str | None = None
+    ) -> None:
         """Stop k6 (thread-safe): the first call sends SIGINT (k6 interrupts its iterations,
         writes its summary and exits 105); any further call kills it. `graceful` is accepted for
-        LoadRun's signature: k6 has no signal for a graceful stop."""
+        LoadRun's signature: k6 has no signal for a graceful stop. `cause` as for LoadRun."""
         with self._lock:
             if self.stopped is None:
                 self.stopped = reason
+            if cause is not None and self.stopped == reason:
+                self.stop_cause = cause
             self._signals += 1
             proc, count = self._proc, self._signals
         if proc is None or proc.poll() is not None:
@@ -351,7 +340,7 @@ class K6Run:
                 stderr=stderr,
                 # Its own process group: a terminal's Ctrl+C reaches us only, and we forward one.
                 process_group=0,
-                preexec_fn=_parent_death_signal(),
+                preexec_fn=parent_death_hook(),  # this thread waits for k6
             )
 
     def _read(self, path: Path, done: threading.Event, items: queue.Queue[Any]) -> None:
@@ -379,7 +368,7 @@ class K6Run:
                     stream_done.set()
                 continue
             except KeyboardInterrupt:
-                self.stop("interrupted")
+                self.stop("interrupted", cause=CTRL_C)
                 continue
             if isinstance(item, K6RunEnded):
                 return item
@@ -452,6 +441,7 @@ class K6Run:
             started_at=end.started_at or launched,
             stopped=stopped,
             notes=[*end.notes, *all_notes],
+            stop_cause=self.stop_cause if stopped == "interrupted" else None,
         )
 
 

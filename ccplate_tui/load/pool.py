@@ -121,7 +121,13 @@ class WorkerPool:
         for index in range(self.count):
             parent, child = context.Pipe(duplex=True)
             plan = WorkerPlan(
-                index, self.count, self.scenarios, self.target, self.interval, self.run_tags
+                index,
+                self.count,
+                self.scenarios,
+                self.target,
+                self.interval,
+                self.run_tags,
+                owner_pid=os.getpid(),
             )
             process = context.Process(
                 target=worker_main, args=(plan, child), name=f"ccplate-worker-{index}", daemon=True

@@ -31,6 +31,7 @@ from ccplate_tui.load.requests import CompiledRequest, compile_request
 from ccplate_tui.load.response_headers import ResponseHeaders
 from ccplate_tui.load.scenario_runner import ScenarioRunner
 from ccplate_tui.load.transport_errors import classify_error
+from ccplate_tui.process_lifetime import EXIT_ORPHANED, watch_owner
 
 now = time.perf_counter
 
@@ -58,6 +59,8 @@ class WorkerPlan:
     target: TargetSpec
     interval: float
     run_tags: tuple[tuple[str, str], ...] = ()
+    owner_pid: int = 0
+    """The coordinator's pid: the worker ends itself when that process is gone."""
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,9 @@ def _raise_open_files_limit() -> None:
 def worker_main(plan: WorkerPlan, conn: Connection) -> None:
     """Process entry point: wait for `start`, run, report `done` (or `error`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if plan.owner_pid:
+        # A thread, so even a worker whose event loop never yields goes with a killed owner.
+        watch_owner(plan.owner_pid, lambda: os._exit(EXIT_ORPHANED))
     _raise_open_files_limit()
     with contextlib.suppress(ImportError):
         import uvloop

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from aiohttp import web
 
+from ccplate_tui.process_lifetime import owned_env
 from ccplate_tui.target.app import build_app
 from ccplate_tui.target.faults import Faults
 
@@ -145,7 +146,10 @@ def start_target_process(
     # stderr goes to a file, not a pipe: nobody reads it while the target runs, and a full
     # pipe would freeze the child.
     stderr_log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop_target_process
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_log, text=True)
+    # owned_env: the target watches this process and ends soon after it, even after a kill -9.
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr_log, text=True, env=owned_env()
+    )
     _stderr_logs[proc.pid] = stderr_log
     line = _read_ready_line(proc, timeout)
     if line and line.startswith(READY_PREFIX):

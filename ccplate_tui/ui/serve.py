@@ -15,6 +15,7 @@ import shlex
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.loader import load_config
@@ -69,16 +70,14 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=serve_command)
 
 
-def dashboard_command_line(
-    config: Path, theme: str | None = None, state: Path | None = None
-) -> str:
-    """The shell command textual-serve runs for each tab: this Python, this package, the options."""
-    parts = [sys.executable, "-m", "ccplate_tui", "--config", str(config)]
+def dashboard_argv(config: Path, theme: str | None = None, state: Path | None = None) -> list[str]:
+    """The argv each tab's dashboard is exec'd with: this Python, this package, the options."""
+    argv = [sys.executable, "-m", "ccplate_tui", "--config", str(config)]
     if theme:
-        parts += ["--theme", theme]
+        argv += ["--theme", theme]
     if state is not None:
-        parts += ["--state", str(state)]
-    return " ".join(shlex.quote(part) for part in parts)  # textual-serve runs it through a shell
+        argv += ["--state", str(state)]
+    return argv
 
 
 def _error(message: str) -> int:
@@ -101,11 +100,11 @@ def serve_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = Path(args.config).resolve()  # tabs must not depend on the server's cwd
     state = Path(args.state).resolve() if args.state else None
-    command = dashboard_command_line(config, args.theme, state)
+    argv = dashboard_argv(config, args.theme, state)
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}"
     try:
-        _serve(command, args.host, args.port, url)
+        _serve(argv, args.host, args.port, url)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(
@@ -125,16 +124,28 @@ def serve_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serve(command: str, host: str, port: int, url: str) -> None:
+def _serve(argv: list[str], host: str, port: int, url: str) -> None:
     """Run textual-serve's server, announcing the URL only once the socket is bound."""
     from aiohttp import web
     from textual_serve.server import Server
 
+    from ccplate_tui.ui.serve_apps import AppProcesses
+
     class DashboardServer(Server):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.apps = AppProcesses(argv, self.download_manager)
+
         async def on_startup(self, app: web.Application) -> None:
             pass  # textual-serve prints a banner here, before binding; we announce after
 
-    server = DashboardServer(command, host=host, port=port, title=TITLE, public_url=url)
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            return await self.apps.handle_websocket(request, self._process_messages)
+
+        async def on_shutdown(self, app: web.Application) -> None:
+            await self.apps.stop_all()
+
+    server = DashboardServer(shlex.join(argv), host=host, port=port, title=TITLE, public_url=url)
     server.initialize_logging()
 
     def announce(*_: object) -> None:
@@ -150,6 +161,7 @@ def _serve(command: str, host: str, port: int, url: str) -> None:
     asyncio.set_event_loop(loop)
     loop.add_signal_handler(signal.SIGINT, server.request_exit)
     loop.add_signal_handler(signal.SIGTERM, server.request_exit)
+    loop.add_signal_handler(signal.SIGHUP, server.request_exit)  # its terminal closed
     try:
         web.run_app(
             server._make_app(),

@@ -2,15 +2,18 @@
 
 No shell unless the step says `shell = true`. A timeout or a cancel kills the whole group (a
 child `sleep` too), and whatever the command left running in its group when it exited is killed
-as well: a checklist step must not leave processes behind the operator's back.
+as well: a checklist step must not leave processes behind the operator's back. The group is led
+by a guard (`process_lifetime.guard`) that ends it when this process dies, however it dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -24,6 +27,7 @@ from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.checklist.runners import Progress, RunContext
 from ccplate_tui.checklist.runners.common import clean_evidence, seconds, secrets_of
 from ccplate_tui.masking import MASK, mask_argv, mask_secrets
+from ccplate_tui.process_lifetime import guarded_argv
 
 TAIL_LINES = 200
 OUTPUT_LIMIT = 64_000
@@ -76,13 +80,18 @@ def run_command_spec(
             return StepOutcome("failed", reason, {**evidence, "reason": reason})
     if cancel.is_set():
         return StepOutcome("cancelled", "cancelled before it started", evidence)
+    env = {**os.environ, **dict(spec.env)}
+    argv = ["/bin/sh", "-c", spec.argv[0]] if spec.shell else list(spec.argv)
+    problem = None if spec.shell else executable_problem(argv[0], cwd, env)
     started = time.monotonic()
     try:
+        if problem is not None:
+            raise OSError(problem)
+        # The guard leads the step's group and ends it if we die, even by kill -9.
         proc = subprocess.Popen(
-            spec.argv[0] if spec.shell else list(spec.argv),
-            shell=spec.shell,
+            guarded_argv(argv),
             cwd=cwd,
-            env={**os.environ, **dict(spec.env)},
+            env=env,
             stdin=subprocess.DEVNULL,  # a prompt gets EOF instead of hanging the step
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -130,6 +139,20 @@ def _judge(
         summary = f"exit {code} in {seconds(duration)}"
     evidence["reason"] = summary
     return StepOutcome("failed", summary, clean_evidence(evidence))
+
+
+def executable_problem(program: str, cwd: Path | None, env: dict[str, str]) -> str | None:
+    """Why `program` cannot be executed as a subprocess would look for it, or None.
+
+    Checked before the guard starts, so a typo reads as it would without one.
+    """
+    if os.sep in program:
+        path = Path(program) if cwd is None else cwd / program
+        if not path.exists():
+            return os.strerror(errno.ENOENT)
+        return None if os.access(path, os.X_OK) and path.is_file() else os.strerror(errno.EACCES)
+    found = shutil.which(program, path=env.get("PATH", os.defpath))
+    return None if found else os.strerror(errno.ENOENT)
 
 
 def _resolve_cwd(cwd: str | None, base_dir: Path | None) -> Path | None:
