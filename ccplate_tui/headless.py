@@ -2,13 +2,15 @@
 
 Progress goes to stderr (one block a second; redrawn in place only on a terminal), the k6-style
 summary to stdout, and exit codes follow k6: 0, 99 thresholds crossed, 2 bad usage, 1 other.
-Every run is recorded in the state folder's run history as it goes (every interval, Ctrl+C and
-abortOnFail annotated), which `history`, the checklist's load steps and the release verdict read.
+Every run is recorded in the state folder's run history as it goes (every interval, Ctrl+C,
+SIGTERM and abortOnFail annotated), which `history`, the checklist's load steps and the release
+verdict read.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -28,7 +30,7 @@ from ccplate_tui.history.fault_notes import FaultNotes
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.recorder import HistoryRecorder
 from ccplate_tui.k6.runner import K6Run, K6SetupError
-from ccplate_tui.load.engine import LoadRun, RunUpdate, UnknownScenario, resolve_plan
+from ccplate_tui.load.engine import CTRL_C, LoadRun, RunUpdate, UnknownScenario, resolve_plan
 from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.progress import describe_scenarios, progress_lines
@@ -154,24 +156,35 @@ class ProgressPrinter:
             self.last_lines = 0
 
 
-def _interrupt_handler(run: LoadRun, stops: list[float] | None = None):
-    """First Ctrl+C stops the run (the partial summary still prints); a second one quits hard.
+_STOP_SIGNALS = {
+    signal.SIGINT: ("Ctrl+C", CTRL_C),
+    signal.SIGTERM: ("SIGTERM", "terminated (SIGTERM)"),
+    signal.SIGHUP: ("SIGHUP", "terminated (SIGHUP: the terminal closed)"),
+}
+"""Signals that stop a headless run: (the name the messages use, the summary's stop cause)."""
 
-    The time of the stop goes to `stops`, for the history: writing it from a signal handler
-    could land in the middle of the recorder's own transaction.
+
+def _interrupt_handler(run: LoadRun, stops: list[tuple[float, str]] | None = None):
+    """The first Ctrl+C (SIGINT) or SIGTERM stops the run (the partial summary still prints,
+    naming the signal); a second one quits hard.
+
+    The time and text of the stop go to `stops`, for the history: writing it from a signal
+    handler could land in the middle of the recorder's own transaction.
     """
 
     def handle(signum: int, frame: object) -> None:
         if run.stopped == "interrupted":
             raise KeyboardInterrupt
-        print(
-            "\nstopping: interrupting running iterations (Ctrl+C again to quit now)",
-            file=sys.stderr,
-            flush=True,
-        )
+        name, cause = _STOP_SIGNALS.get(signum, (f"signal {signum}", f"signal {signum}"))
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            print(
+                f"\nstopping ({name}): interrupting running iterations ({name} again to quit now)",
+                file=sys.stderr,
+                flush=True,
+            )
         if stops is not None:
-            stops.append(time.time())
-        run.stop("interrupted")
+            stops.append((time.time(), f"{name}: running iterations interrupted"))
+        run.stop("interrupted", cause=cause)
 
     return handle
 
@@ -297,9 +310,9 @@ def _run_and_report(
                 started_demo=bool(getattr(args, "start_target", False)),
             ),
         )
-    stops: list[float] = []
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, _interrupt_handler(run, stops))
+    stops: list[tuple[float, str]] = []
+    handler = _interrupt_handler(run, stops)
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
     try:
         result = run.run()
     except WorkerFailure as exc:
@@ -309,14 +322,15 @@ def _run_and_report(
             recorder.store.close()
         return EXIT_ERROR
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
         for writer in writers:
             writer.close()
 
     print(render_summary(result, color=sys.stdout.isatty()), flush=True)
-    for at in stops:
+    for at, text in stops:
         if recorder is not None:
-            recorder.annotate("stop", "Ctrl+C: running iterations interrupted", at)
+            recorder.annotate("stop", text, at)
     _record(args, result, recorder)
     if args.summary_export:
         Path(args.summary_export).write_text(json.dumps(summary_export(result), indent=2) + "\n")

@@ -328,7 +328,16 @@ def _process(pid: int) -> psutil.Process | None:
         return None
 
 
-def test_ctrl_c_is_annotated_as_a_stop(server: FixtureServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "name", "cause"),
+    [
+        (signal.SIGINT, "Ctrl+C", "interrupted (Ctrl-C)"),
+        (signal.SIGTERM, "SIGTERM", "terminated (SIGTERM)"),
+    ],
+)
+def test_a_signal_stop_is_annotated_and_summarised_as_that_signal(
+    server: FixtureServer, tmp_path: Path, sig: signal.Signals, name: str, cause: str
+) -> None:
     config = _config(tmp_path, server.url, LONG)
     state = tmp_path / "state"
     proc = subprocess.Popen(
@@ -344,18 +353,21 @@ def test_ctrl_c_is_annotated_as_a_stop(server: FixtureServer, tmp_path: Path) ->
             if proc.stderr.readline().startswith("running ("):
                 break
         before = time.time()
-        os.kill(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        os.kill(proc.pid, sig)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1, err
     assert "run recorded: r1" in err
+    assert f"stopping ({name})" in err
+    last = out.strip().splitlines()[-1]
+    assert f": {cause}; results cover only what ran" in last, out
     with HistoryStore(history_path(state)) as store:
         run = store.run("r1")
         assert run is not None and run.status == "interrupted" and run.interval_count >= 1
         (stop,) = store.annotations("r1")
-        assert stop.kind == "stop" and "Ctrl+C" in stop.text
+        assert stop.kind == "stop" and stop.text == f"{name}: running iterations interrupted"
         assert before - 1 <= stop.at <= run.ended_at + 1  # when it was pressed, not recorded
 
 

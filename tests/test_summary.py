@@ -339,12 +339,32 @@ def test_color_only_wraps_the_marks() -> None:
 
 def test_interrupted_run_marks_unfinished_scenarios_and_says_why() -> None:
     progress = (ScenarioProgress("steady", "running", 1.5, 3.0, 4, 5, 30, 4, 0),)
-    text = render_summary(build_result(progress=progress, stopped="interrupted", duration=1.5))
+    text = render_summary(
+        build_result(
+            progress=progress,
+            stopped="interrupted",
+            duration=1.5,
+            stop_cause="interrupted (Ctrl-C)",
+        )
+    )
     assert text.splitlines()[-3:] == [
         "running (01.5s), 04/05 VUs, 30 complete and 4 interrupted iterations",
         "steady ✗ [  50% ] 04/05 VUs  1.5s/3s  20.00 iters/s",
         "run stopped early after 1.5s: interrupted (Ctrl-C); results cover only what ran",
     ]
+
+
+def test_a_stop_is_reported_as_its_cause_and_never_guessed() -> None:
+    cause = "stopped from the dashboard (browser, pid 4242)"
+    result = build_result(stopped="interrupted", duration=2.0, stop_cause=cause)
+    assert render_summary(result).splitlines()[-1] == (
+        "run stopped early after 2s: stopped from the dashboard (browser, pid 4242); "
+        "results cover only what ran"
+    )
+    result = build_result(stopped="interrupted", duration=2.0)  # e.g. k6 stopped by another
+    assert render_summary(result).splitlines()[-1] == (
+        "run stopped early after 2s: interrupted; results cover only what ran"
+    )
 
 
 def test_aborted_run_names_the_abort_on_fail_threshold() -> None:

@@ -75,6 +75,9 @@ class RunUpdate:
 
 Observer = Callable[[RunUpdate], None]
 
+CTRL_C = "interrupted (Ctrl-C)"
+"""The stop cause of a SIGINT, which is what a terminal's Ctrl-C sends."""
+
 
 class LoadRun:
     """One run of a plan against the config's target."""
@@ -106,14 +109,22 @@ class LoadRun:
             run_tags=config.options.tags,
         )
         self.stopped: str | None = None
+        self.stop_cause: str | None = None
+        """Who or what stopped the run (RunResult.stop_cause)."""
         self._lock = threading.Lock()
 
-    def stop(self, reason: str = "interrupted", *, graceful: bool = False) -> None:
+    def stop(
+        self, reason: str = "interrupted", *, graceful: bool = False, cause: str | None = None
+    ) -> None:
         """Stop the run (thread-safe): abort now, or with `graceful` let running iterations
-        finish within their gracefulStop (k6's stop); an abort may follow a graceful stop."""
+        finish within their gracefulStop (k6's stop); an abort may follow a graceful stop.
+        `cause` says who or what stopped it; the first reason stays, a later cause for the
+        same reason replaces the earlier one (an abort after a stop)."""
         with self._lock:
             if self.stopped is None:
                 self.stopped = reason
+            if cause is not None and self.stopped == reason:
+                self.stop_cause = cause
         self.pool.stop(graceful=graceful)
 
     def run(self) -> RunResult:
@@ -136,7 +147,7 @@ class LoadRun:
                 except StopIteration:
                     break
                 except KeyboardInterrupt:
-                    self.stop("interrupted")
+                    self.stop("interrupted", cause=CTRL_C)
                     continue
                 totals.accumulate(snapshot.metrics)
                 evaluator.observe(snapshot)
@@ -168,4 +179,5 @@ class LoadRun:
             started_at=started_at,
             stopped=self.stopped,
             notes=notes,
+            stop_cause=self.stop_cause if self.stopped == "interrupted" else None,
         )

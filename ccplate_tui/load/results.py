@@ -25,6 +25,9 @@ class RunResult:
     stopped: str | None = None
     """None when the run finished as planned; else `interrupted`, `aborted` (abortOnFail) or `error`."""
     notes: list[str] = field(default_factory=list)
+    stop_cause: str | None = None
+    """Who or what stopped an `interrupted` run, as the summary says it (`interrupted (Ctrl-C)`,
+    `stopped from the dashboard (browser, pid 4242)`); None when unknown."""
 
     @property
     def thresholds_failed(self) -> bool:

@@ -89,6 +89,9 @@ class RunEnded:
     lost: bool = False
     """True when the owner process died (or the live file vanished) before an end record."""
     reason: str = ""
+    stopped: str = ""
+    """Who or what stopped the run early, as the owner put it (`stopped from the dashboard
+    (browser, pid 4242)`); empty when it ran to its end or ended otherwise."""
 
 
 class RegistryError(RuntimeError):
@@ -415,9 +418,13 @@ class RunClaim:
         """Append one interval's view to the live file, flushed so followers see it at once."""
         self._append({"type": "view", "view": live_view_to_dict(view)})
 
-    def finish(self, summary: str, ok: bool) -> None:
-        """Append the end record: followers yield a RunEnded with this summary."""
-        self._append({"type": "end", "ok": ok, "summary": summary}, end=True)
+    def finish(self, summary: str, ok: bool, stopped: str = "") -> None:
+        """Append the end record: followers yield a RunEnded with this summary (and `stopped`,
+        who or what stopped the run early, when someone did)."""
+        record: dict[str, Any] = {"type": "end", "ok": ok, "summary": summary}
+        if stopped:
+            record["stopped"] = stopped
+        self._append(record, end=True)
 
     def release(self) -> None:
         """Remove the lock; a run released without `finish` ends for its followers as failed."""
@@ -517,11 +524,13 @@ def _parse_record(line: bytes, info: RunInfo) -> LiveView | RunEnded | None:
         if kind == "end":
             ok = record.get("ok")
             summary = record.get("summary", "")
+            stopped = record.get("stopped", "")
             return RunEnded(
                 info.run_id,
                 ok is True,
                 summary if isinstance(summary, str) else "",
                 reason=str(record.get("reason") or ""),
+                stopped=stopped if isinstance(stopped, str) else "",
             )
         if kind == "start":
             return None

@@ -360,9 +360,9 @@ def _stop_reason(result: RunResult) -> str | None:
         case None:
             return None
         case "interrupted":
-            return (
-                f"run stopped early after {ran}: interrupted (Ctrl-C); results cover only what ran"
-            )
+            # Only the stopper knows who it was (Ctrl-C, a dashboard, SIGTERM): never guess.
+            why = result.stop_cause or "interrupted"
+            return f"run stopped early after {ran}: {why}; results cover only what ran"
         case "aborted":
             crossed = [t for t in result.thresholds if t.spec.abort_on_fail and t.failed]
             what = (

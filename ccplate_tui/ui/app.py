@@ -12,6 +12,7 @@ import gc
 import json
 import multiprocessing.resource_tracker
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -111,6 +112,36 @@ def registry_owner() -> str:
     return "browser" if "web_driver" in os.environ.get("TEXTUAL_DRIVER", "") else "terminal"
 
 
+def dashboard_name() -> str:
+    """This dashboard as a run's stop cause names it: `the dashboard (browser, pid 4242)`."""
+    return f"the dashboard ({registry_owner()}, pid {os.getpid()})"
+
+
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end a terminal dashboard the way ctrl+q does (its run stopped and recorded);
+under `serve` the web driver handles them and says which one it was. (Ctrl+C is a key here.)"""
+
+
+def closing_cause(reason: str | None) -> str:
+    """The stop cause of a run whose dashboard closes without ctrl+q: `reason` is the driver's
+    or a signal's (`SIGTERM`, `the browser tab closed`), None when unknown."""
+    name = dashboard_name()
+    if reason is None:
+        return f"aborted as {name} closed"
+    if reason.startswith("SIG"):
+        return f"aborted by {reason} to {name}"
+    return f"aborted as {name} closed: {reason}"
+
+
+def stopped_text(result: RunResult) -> str:
+    """How `result` was stopped early, for followers (empty when it ran to its end)."""
+    if result.stopped == "interrupted":
+        return result.stop_cause or "interrupted"
+    if result.stopped == "aborted":
+        return "aborted: an abortOnFail threshold was crossed"
+    return ""
+
+
 class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
     """The ccplate-tui dashboard (the history's, the Sentry checks' and the checklist's wiring
     are mixins)."""
@@ -191,6 +222,11 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         self._run_names: tuple[str, ...] = ()
         self._stop_requested = False
         self._stop_aborts = False
+        self._stop_cause: str | None = None
+        """Who or what stopped this app's run (`stopped from the dashboard (terminal, pid 42)`)."""
+        self._exit_reason: str | None = None
+        """The signal that is ending this app (its handler's), for the run's stop cause."""
+        self._caught_signals: list[int] = []
         self._owns_run = False
         self._run_done = threading.Event()
         """Clear while the engine thread runs; set once it has reaped everything."""
@@ -274,6 +310,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         # A run started elsewhere (another terminal, a browser tab) is shown, not duplicated.
         self._attach_to_current_run()
         self.set_interval(1.0, self._attach_to_current_run)
+        self._catch_exit_signals()
         if self.initial_run:
             self.show_tab("load-tab")
             self.start_run(self.initial_run)
@@ -431,6 +468,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         self._run_names = names
         self._stop_requested = False
         self._stop_aborts = False
+        self._stop_cause = None
         self._run_done.clear()
         self._owns_run = True
         self.last_result = None
@@ -451,20 +489,30 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         if self._watch_refusal():
             return
         if self.following is not None and not self.run_active:
-            self._tell_whose_run(self.following, stopping=True)
+            # Not ours to stop: the pane keeps showing it running, with where to stop it.
+            text = self._tell_whose_run(self.following, stopping=True)
+            self.load_pane.refuse_stop(text)
             return
         if not self.run_active:
             self._say("no run is active", severity="warning")
             return
-        self._annotate_stop(abort)
-        self._request_stop(abort)
+        cause = f"{'aborted' if abort else 'stopped'} from {dashboard_name()}"
+        self._annotate_stop(abort, cause)
+        self._request_stop(abort, cause)
+        self.load_pane.set_stopping()
         verb = "aborting" if abort else "stopping"
         self._say(f"{verb} {', '.join(self._run_names)}")
 
     action_stop_run = stop_run
 
-    def _request_stop(self, abort: bool = False) -> None:
+    def _request_stop(self, abort: bool = False, cause: str | None = None) -> None:
+        """Stop the owned run; the first `cause` stands, except that an abort after a graceful
+        stop replaces it (running iterations were interrupted after all)."""
         with self._run_lock:
+            if cause is not None and (
+                self._stop_cause is None or (abort and not self._stop_aborts)
+            ):
+                self._stop_cause = cause
             self._stop_requested = True
             self._stop_aborts = self._stop_aborts or abort
             run = self._load_run
@@ -472,7 +520,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         # observer repeats it at the first interval instead.
         pool = getattr(run, "pool", None)  # k6 has no pool: it can be stopped at any time
         if run is not None and (pool is None or pool.run_start is not None):
-            run.stop(graceful=not self._stop_aborts)
+            run.stop(graceful=not self._stop_aborts, cause=self._stop_cause)
 
     def _new_run(self, plan: RunPlan, baselines: dict[str, float]) -> LoadRun:
         """The engine for a run: the built-in one, or k6 running the exported scenario."""
@@ -485,7 +533,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load-run")
     def _run_load(self, plan: RunPlan, claim: RunClaim) -> None:
         """The engine's coordinator: blocking `LoadRun.run()` in this thread, results as messages."""
-        summary, ok = "", False
+        summary, ok, stopped = "", False, ""
         final: RunFinished | RunFailed | None = None
         try:
             self._target_checked.wait(STOP_WAIT + 10)  # a starting demo target gets ready first
@@ -513,7 +561,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
                 with contextlib.suppress(OSError, RuntimeError):
                     claim.publish(view)  # followers are best effort; this run goes on
                 if self._stop_requested:
-                    run.stop(graceful=not self._stop_aborts)
+                    run.stop(graceful=not self._stop_aborts, cause=self._stop_cause)
                 self.post_message(LoadViewUpdated(view))
 
             run.observers.append(observe)
@@ -527,6 +575,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
             result = run.run()
             summary = render_summary(result)
             ok = not result.thresholds_failed and result.stopped is None
+            stopped = stopped_text(result)
             self._record_run(result, claim)
             final = RunFinished(result)
         except _KNOWN_ERRORS as exc:
@@ -538,7 +587,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         finally:
             # The folder is free before the app hears of the end: a next run can claim it.
             with contextlib.suppress(Exception):
-                claim.finish(summary, ok)
+                claim.finish(summary, ok, stopped)
             with contextlib.suppress(Exception):
                 claim.release()
             with self._run_lock:
@@ -579,7 +628,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
             self.load_pane.set_running(False)
             self.load_pane.show_result(message.result)
             self._show_verdict(message.result)
-        outcome = "finished" if message.result.stopped is None else message.result.stopped
+        outcome = message.result.stop_cause or message.result.stopped or "finished"
         failed = message.result.thresholds_failed
         self._say(
             f"run {outcome}" + (": thresholds crossed" if failed else ""),
@@ -608,15 +657,17 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         self.following = info
         self._follow_stop.clear()
         self._follow_done.clear()
-        self.load_pane.set_running(True, info.names)
+        self.load_pane.set_running(True, info.names, owner=f"{info.owner} (pid {info.pid})")
         self._tell_whose_run(info)
         self._follow_run(info)
 
-    def _tell_whose_run(self, info: RunInfo, stopping: bool = False) -> None:
+    def _tell_whose_run(self, info: RunInfo, stopping: bool = False) -> str:
+        """Say whose run `info` is (and, for a refused stop, where to stop it); returns the text."""
         what = ", ".join(info.names) or "all scenarios"
         text = f"the run of {what} belongs to {info.owner} (pid {info.pid}); "
         text += "stop it there" if stopping else "showing it here"
         self._say(text, severity="warning" if stopping else "information")
+        return text
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="follow-run")
     def _follow_run(self, info: RunInfo) -> None:
@@ -638,14 +689,15 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         ended = message.ended
         self.load_pane.set_running(False)
         if ended.summary:  # the owner's summary (or its error): there is no RunResult here
-            self.load_pane.show_summary_text(ended.summary, ok=ended.ok)
+            self.load_pane.show_summary_text(ended.summary, ok=ended.ok, stopped=ended.stopped)
         elif ended.lost or not ended.ok:
             self.load_pane.show_error(ended.reason or "the run ended without a result")
         if self.last_view is not None:
             self._show_verdict(self.last_view, running=False)
         owner = info.owner if info else "another process"
+        how = f": {ended.stopped}" if ended.stopped else ""
         self._say(
-            f"the run of {owner} ended" + ("" if ended.ok else " (not ok)"),
+            f"the run of {owner} ended{how}" + ("" if ended.ok else " (not ok)"),
             severity="information" if ended.ok else "warning",
         )
 
@@ -709,11 +761,14 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         await self.stop_and_wait()
         self.exit(0)
 
-    async def stop_and_wait(self, timeout: float = STOP_WAIT) -> bool:
-        """Stop the owned run and any follower; True when the engine thread ended in time."""
+    async def stop_and_wait(self, timeout: float = STOP_WAIT, cause: str | None = None) -> bool:
+        """Stop the owned run (saying `cause`, by default that this dashboard quit) and any
+        follower; True when the engine thread ended in time."""
         self._follow_stop.set()
         if not self._run_done.is_set():
-            self._request_stop()
+            cause = cause or f"stopped on quitting {dashboard_name()}"
+            self._annotate_stop(False, cause)
+            self._request_stop(cause=cause)
         done = await asyncio.to_thread(self._run_done.wait, timeout)
         await asyncio.to_thread(self._follow_done.wait, 2.0)
         return done
@@ -723,6 +778,29 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         if event.state == WorkerState.ERROR:
             self._say(f"{event.worker.name} failed: {event.worker.error}", severity="error")
 
+    def _catch_exit_signals(self) -> None:
+        """End a terminal dashboard on SIGTERM or SIGHUP as ctrl+q would, without asking: by
+        default they would kill it before its run was stopped and recorded."""
+        if self.is_web:  # the web driver catches them itself (and keeps which one it was)
+            return
+        loop = asyncio.get_running_loop()
+        for sig in EXIT_SIGNALS:
+            # Not the main thread, or no signals here: the default stays.
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(sig, self._exit_on_signal, sig)
+                self._caught_signals.append(sig)
+
+    def _exit_on_signal(self, sig: int) -> None:
+        if self._exit_reason is None:
+            self._exit_reason = signal.Signals(sig).name
+        self.exit(128 + sig, return_code=128 + sig)
+
+    def _closing_cause(self) -> str:
+        """Why the run stops as this app closes: a signal, or the served tab's reason."""
+        # DashboardWebDriver (under `serve`) keeps the reason it asked the app to exit for.
+        reason = self._exit_reason or getattr(self._driver, "exit_reason", None)
+        return closing_cause(reason if isinstance(reason, str) else None)
+
     def on_unmount(self) -> None:
         # However the app ends (quit, ctrl+c, a test leaving run_test), no run keeps going,
         # no worker process and no demo target is left behind.
@@ -730,8 +808,16 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         self._history_unmount()
         self.cancel_checklist_steps()  # each records `cancelled` before the app is gone
         if not self._run_done.is_set():
-            self._request_stop()
+            # Closing without ctrl+q (a signal, a closed tab): abort, so the run is ended and
+            # recorded well before the served app's own exit deadline.
+            cause = self._closing_cause()
+            self._annotate_stop(True, cause)
+            self._request_stop(abort=True, cause=cause)
             self._run_done.wait(STOP_WAIT)
+        loop = asyncio.get_running_loop()
+        for sig in self._caught_signals:
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(sig)
         self.stop_demo_target()
         if self._gc_before is not None:
             gc.set_threshold(*self._gc_before)

@@ -216,11 +216,10 @@ class HistoryActions:
             recorder.abandon(reason or "the run failed")
         recorder.store.close()
 
-    def _annotate_stop(self, abort: bool) -> None:
-        """Note the operator's stop or abort in the running run's history."""
+    def _annotate_stop(self, abort: bool, text: str) -> None:
+        """Note a stop or abort of the running run in its history, as `text` says who did it."""
         recorder = self.recorder
         if recorder is not None:
-            text = "aborted from the dashboard" if abort else "stopped from the dashboard"
             recorder.annotate("abort" if abort else "stop", text)
 
     # -- the baseline beside a run -------------------------------------------------------------

@@ -158,6 +158,12 @@ class LoadPane(Widget):
         self.error: str | None = None
         self.running = False
         self.stopping = False
+        self.owner: str | None = None
+        """Who runs the run on show when another process owns it (`browser (pid 4242)`)."""
+        self.refusal: str | None = None
+        """Why the last stop or abort was refused here (the run is another process's)."""
+        self.stop_cause = ""
+        """How a followed run was stopped early, as its owner said; empty when it was not."""
         self.run_names: tuple[str, ...] = ()
         self.shown = True
         self.redraws = 0
@@ -265,9 +271,10 @@ class LoadPane(Widget):
             self.query_one(ThresholdTable).show_results(result.thresholds)
             self._show_summary(render_summary(result), f"Summary{crossed}{stopped}", savable=True)
 
-    def show_summary_text(self, text: str, *, ok: bool = True) -> None:
+    def show_summary_text(self, text: str, *, ok: bool = True, stopped: str = "") -> None:
         """A summary without its RunResult (a run followed from another process): shown, but
-        only the process that ran it can save it."""
+        only the process that ran it can save it. `stopped`: who stopped it early, if anyone."""
+        self.stop_cause = stopped
         title = "Summary (from the process that ran it)" + ("" if ok else " - not ok")
         self._show_summary(text, title, savable=False)
 
@@ -288,9 +295,11 @@ class LoadPane(Widget):
             self._refresh_status()
         self.refresh_bindings()
 
-    def set_running(self, running: bool, names: tuple[str, ...] = ()) -> None:
+    def set_running(
+        self, running: bool, names: tuple[str, ...] = (), *, owner: str | None = None
+    ) -> None:
         """Whether a run is active; `names` are its scenarios or suites (a new run clears the
-        previous run's data)."""
+        previous run's data); `owner` names the process running it when it is not this one."""
         if running and not self.running:
             self.replay_label = None
             self.history.clear()
@@ -298,11 +307,14 @@ class LoadPane(Widget):
             self.result = None
             self.summary_text = None
             self.error = None
+            self.stop_cause = ""
             self.run_names = tuple(names)
         elif names:
             self.run_names = tuple(names)
         self.running = running
         self.stopping = False
+        self.owner = owner if running else None
+        self.refusal = None
         plan = self._plan(self.run_names)
         self._dirty = True
         with self.app.batch_update():
@@ -320,6 +332,22 @@ class LoadPane(Widget):
             self._set_context(plan)
             if self.latest is None and running and plan is not None:
                 self.query_one(ThresholdTable).show_planned(plan.thresholds)
+            self._refresh_status()
+        self.refresh_bindings()
+
+    def set_stopping(self) -> None:
+        """The app accepted a stop or abort of its run: say so until the run has ended."""
+        if self.running and not self.stopping:
+            self.stopping = True
+            self._refresh_status()
+            self.refresh_bindings()
+
+    def refuse_stop(self, text: str) -> None:
+        """The app refused a stop or abort (another process owns the run): it keeps running
+        here, and the status keeps `text` (why, and where to stop it) in sight."""
+        self.stopping = False
+        self.refusal = text
+        if self.is_mounted:
             self._refresh_status()
         self.refresh_bindings()
 
@@ -423,7 +451,7 @@ class LoadPane(Widget):
         if self.result is not None:
             return f"stopped ({self.result.stopped})" if self.result.stopped else "finished"
         if self.summary_text is not None:
-            return "finished"
+            return "stopped" if self.stop_cause else "finished"
         return "ended" if self.latest is not None else "idle"
 
     def _refresh_status(self) -> None:
@@ -431,7 +459,13 @@ class LoadPane(Widget):
         if self.latest is None and not self.running:
             self._show_idle(status)
             return
-        status.show(self.latest, state=self._state(), specs=self._specs)
+        status.show(
+            self.latest,
+            state=self._state(),
+            specs=self._specs,
+            owner=self.owner,
+            note=self.refusal if self.running else None,
+        )
 
     def _show_idle(self, status: RunStatus) -> None:
         preview = self.query_one(ScenarioList).selected

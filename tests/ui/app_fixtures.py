@@ -15,9 +15,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from textual.command import Command, CommandList, CommandPalette
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from ccplate_tui.config.loader import load_config
 from ccplate_tui.target.server import start_target_process, stop_target_process
@@ -101,6 +103,25 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what or condition}")
         await pilot.pause(0.05)
+
+
+async def choose_in_palette(pilot: Pilot, command: str, timeout: float = 20.0) -> None:
+    """Type `command` into the open command palette, then press enter once the palette's search
+    (asynchronous) has it highlighted: not after a guessed pause; fails after `timeout` s."""
+    await pilot.press(*command)
+
+    def offered() -> bool:
+        palette = pilot.app.screen
+        if not isinstance(palette, CommandPalette) or palette.query_one(Input).value != command:
+            return False
+        commands = palette.query_one(CommandList)
+        if commands.highlighted is None:
+            return False
+        option = commands.get_option_at_index(commands.highlighted)
+        return isinstance(option, Command) and option.hit.text == command
+
+    await wait_for(pilot, offered, timeout, what=f"the palette to highlight {command!r}")
+    await pilot.press("enter")
 
 
 class MessageLog:

@@ -5,12 +5,19 @@ Each run is bounded: `quick` is two VUs for two seconds; `long` is always stoppe
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
 from textual.widgets import TabbedContent
 
+from ccplate_tui.history.rows import Annotation
+from ccplate_tui.history.store import HistoryStore, history_path
+from ccplate_tui.load.summary import render_summary
 from ccplate_tui.release.criteria import evaluate_release
+from ccplate_tui.ui.app import closing_cause
 from ccplate_tui.ui.load_pane import LoadPane
 from ccplate_tui.ui.messages import LoadViewUpdated, RunFailed, RunFinished, RunStarted
 from ccplate_tui.ui.overview_pane import OverviewPane
@@ -19,6 +26,7 @@ from tests.ui.app_fixtures import (
     SIZE,
     MessageLog,
     child_pids,
+    choose_in_palette,
     demo_target,
     free_port,
     make_app,
@@ -28,6 +36,22 @@ from tests.ui.app_fixtures import (
 )
 
 __all__ = ["demo_target"]  # a fixture, imported for pytest
+
+
+def recorded_stops(state: Path) -> list[Annotation]:
+    """The stop and abort annotations of the one run recorded in `state`'s history."""
+    with HistoryStore(history_path(state)) as store:
+        (run,) = store.runs()
+        assert run.status == "interrupted"
+        return [a for a in store.annotations(run.id) if a.kind in ("stop", "abort")]
+
+
+def the_end_record(state: Path) -> dict[str, object]:
+    """The end record of the one run in `state`'s run registry: what its followers are told."""
+    (live,) = (state / "load-runs").glob("*.jsonl")
+    end = json.loads(live.read_text(encoding="utf-8").splitlines()[-1])
+    assert end["type"] == "end"
+    return end
 
 
 async def test_a_run_streams_views_and_ends_with_the_summary(
@@ -168,6 +192,9 @@ async def test_quitting_during_a_run_asks_and_leaves_no_worker_behind(
     assert await no_new_children(before) == set()
     finished = log.of(RunFinished)
     assert finished and finished[0].result.stopped == "interrupted"
+    cause = f"stopped on quitting the dashboard (terminal, pid {os.getpid()})"
+    assert finished[0].result.stop_cause == cause
+    assert the_end_record(tmp_path / "state")["stopped"] == cause
 
 
 async def test_stop_binding_stops_the_run(demo_target: str, tmp_path: Path) -> None:
@@ -204,6 +231,21 @@ async def test_the_load_tab_stops_or_aborts_the_run(
         result = log.of(RunFinished)[0].result
         assert result.stopped == "interrupted"
         assert result.duration < 30  # far less than the planned 60 s
+        await pilot.pause()
+        shown = app.query_one(LoadPane).summary_text
+
+    # Said as what it was, everywhere: the summary, the notice, the history, the followers.
+    verb = "stopped" if key == "x" else "aborted"
+    cause = f"{verb} from the dashboard (terminal, pid {os.getpid()})"
+    assert result.stop_cause == cause
+    summary = render_summary(result)
+    assert summary.splitlines()[-1].endswith(f": {cause}; results cover only what ran")
+    assert "Ctrl-C" not in summary and shown == summary
+    assert f"run {cause}" in log.notices()
+    stops = recorded_stops(tmp_path / "state")
+    assert [(a.kind, a.text) for a in stops] == [("stop" if key == "x" else "abort", cause)]
+    end = the_end_record(tmp_path / "state")
+    assert end["stopped"] == cause and end["summary"] == summary and end["ok"] is False
 
 
 async def test_the_run_option_opens_the_load_tab_with_the_run_started(
@@ -227,9 +269,7 @@ async def test_the_palette_starts_scenarios_and_suites(
     async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*command)
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await choose_in_palette(pilot, command)  # the palette searches asynchronously
         await wait_for(pilot, lambda: log.of(RunFinished), timeout=60, what="the run to finish")
         assert log.of(RunFinished)[0].result.scenario_names == ("quick",)
 
@@ -259,3 +299,36 @@ async def test_an_unusable_state_folder_is_a_readable_error(tmp_path: Path) -> N
         text = log.of(RunFailed)[0].text
         assert f"cannot use the state folder {not_a_folder}" in text
         assert not app.run_active
+
+
+async def test_sigterm_ends_a_terminal_dashboard_and_its_run_says_so(
+    demo_target: str, tmp_path: Path
+) -> None:
+    app = make_app(write_config(tmp_path, demo_target))
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        app.start_run(("long",))
+        await wait_for(pilot, lambda: log.of(LoadViewUpdated), timeout=60, what="a first view")
+        # Only with the app's handler in place: the default action would end pytest itself.
+        assert signal.SIGTERM in app._caught_signals
+        os.kill(os.getpid(), signal.SIGTERM)
+        await wait_for(pilot, lambda: app._exit, timeout=20, what="the app to exit")
+    assert app.return_code == 128 + signal.SIGTERM
+    cause = f"aborted by SIGTERM to the dashboard (terminal, pid {os.getpid()})"
+    assert [(a.kind, a.text) for a in recorded_stops(tmp_path / "state")] == [("abort", cause)]
+    end = the_end_record(tmp_path / "state")
+    assert end["stopped"] == cause
+    assert str(end["summary"]).splitlines()[-1].endswith(f": {cause}; results cover only what ran")
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("SIGHUP", "aborted by SIGHUP to the dashboard (terminal, pid {pid})"),
+        ("the browser tab closed", "aborted as the dashboard (terminal, pid {pid}) closed: "
+         "the browser tab closed"),
+        (None, "aborted as the dashboard (terminal, pid {pid}) closed"),
+    ],
+)  # fmt: skip
+def test_a_run_stopped_by_its_dashboard_closing_says_why(reason: str | None, said: str) -> None:
+    assert closing_cause(reason) == said.format(pid=os.getpid())

@@ -12,7 +12,15 @@ from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.load_pane import LoadPane
 from ccplate_tui.ui.overview_pane import OverviewPane
 from ccplate_tui.ui.sentry_pane import SentryPane
-from tests.ui.app_fixtures import SIZE, MessageLog, free_port, make_app, wait_for, write_config
+from tests.ui.app_fixtures import (
+    SIZE,
+    MessageLog,
+    choose_in_palette,
+    free_port,
+    make_app,
+    wait_for,
+    write_config,
+)
 
 TABS = {"1": "overview-tab", "2": "load-tab", "3": "sentry-tab", "4": "checklist-tab"}
 
@@ -69,9 +77,7 @@ async def test_every_tab_is_reachable_by_palette(app: CcplateApp, command: str, 
         await pilot.press("4" if pane != "checklist-tab" else "2")  # start away from the target
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*command)
-        await pilot.pause(0.3)  # the palette searches asynchronously
-        await pilot.press("enter")
+        await choose_in_palette(pilot, command)  # the palette searches asynchronously
         tabs = app.query_one("#tabs", TabbedContent)
         await wait_for(pilot, lambda: tabs.active == pane, what=f"{command!r} to open {pane}")
 
@@ -99,9 +105,7 @@ async def test_palette_switches_the_theme(app: CcplateApp) -> None:
         assert app.theme == "ccplate-dark"
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"Theme ccplate-light")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await choose_in_palette(pilot, "Theme ccplate-light")
         await wait_for(pilot, lambda: app.theme == "ccplate-light", what="the theme to switch")
 
 

@@ -72,10 +72,18 @@ def status_text(
     *,
     state: str,
     specs: Mapping[str, ScenarioSpec],
+    owner: str | None = None,
+    note: str | None = None,
 ) -> Content:
-    """The whole status block for one view (or the idle text before any view)."""
+    """The whole status block for one view (or the idle text before any view). `owner`: who
+    runs it when another process does; `note`: a warning to keep in sight (a refused stop)."""
+    about = []
+    if owner:
+        about.append(Content.from_markup("[dim]owned by[/dim]    $owner", owner=owner))
+    if note:
+        about.append(Content.from_markup("[$text-warning]$note[/]", note=note))
     if view is None:
-        return Content.from_markup("[b]$state[/b]", state=state)
+        return Content("\n").join([Content.from_markup("[b]$state[/b]", state=state), *about])
     rate = view.total_error_rate
     lines = [
         Content.from_markup(
@@ -85,6 +93,7 @@ def status_text(
             planned=clock(view.planned),
         ),
         progress_bar(view.elapsed, view.planned),
+        *about,
     ]
     for p in view.progress:
         lines.append(
@@ -129,8 +138,16 @@ class RunStatus(Static):
         super().__init__(id=id)
         self.border_title = "Run"
 
-    def show(self, view: LiveView | None, *, state: str, specs: Mapping[str, ScenarioSpec]) -> None:
-        self.update(status_text(view, state=state, specs=specs))
+    def show(
+        self,
+        view: LiveView | None,
+        *,
+        state: str,
+        specs: Mapping[str, ScenarioSpec],
+        owner: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        self.update(status_text(view, state=state, specs=specs, owner=owner, note=note))
 
     def show_idle(self, lines: Content) -> None:
         """Before a run: what Start would run."""
