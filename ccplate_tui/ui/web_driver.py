@@ -1,7 +1,8 @@
 """The dashboard's driver under `serve`: Textual's web driver that always ends when told to.
 
 Three things end a served dashboard: textual-serve's "quit" (its tab closed), its stdin reaching
-end-of-file, and its parent (`serve`) changing; plus SIGTERM/SIGINT/SIGHUP. Each asks the app to
+end-of-file, and its parent (`serve`) changing; plus SIGTERM/SIGINT/SIGHUP, and output nobody
+reads any more (`serve` died: the write fails with EPIPE). Each asks the app to
 exit once it has mounted, because an exit requested before mount leaves Textual 8.2 repainting
 forever (see the README's notes), and a last-resort timer ends the process if the app cannot.
 """
@@ -33,9 +34,21 @@ class DashboardWebDriver(WebDriver):
         super().__init__(*args, **kwargs)
         self._exit_requested = threading.Lock()
         self.exit_reason: str | None = None
+        self._write = self._write_or_exit  # every frame and meta packet goes through _write
         owner = owner_from_env()
         if owner is not None:
             watch_owner(owner, lambda: self.request_exit("serve is gone"))
+
+    def _write_or_exit(self, data: bytes) -> None:
+        """Write to `serve`; once nobody reads (serve died: EPIPE), drop the output and exit.
+
+        Raised into Textual, the BrokenPipeError of a screen refresh is a fatal error whose
+        shutdown skips the app's unmount: its load run would go on until the hard deadline.
+        """
+        try:
+            os.write(self.fileno, data)
+        except OSError:
+            self.request_exit("serve is gone (its end of the output closed)")
 
     def start_application_mode(self) -> None:
         super().start_application_mode()
