@@ -34,17 +34,22 @@ EXIT_ORPHANED = 70
 """Exit status of a child that ended itself because its owner went (EX_SOFTWARE)."""
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 
 
-def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
-    """Ask Linux to send `sig` to this process when its parent thread ends; False elsewhere."""
+def _prctl(option: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return False
-    return prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    return prctl(option, value, 0, 0, 0) == 0
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send `sig` to this process when its parent thread ends; False elsewhere."""
+    return _prctl(_PR_SET_PDEATHSIG, int(sig))
 
 
 def parent_death_hook(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
@@ -116,16 +121,50 @@ def guarded_argv(argv: list[str]) -> list[str]:
     return [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid()), "--", *argv]
 
 
-def _ignore(_signum: int, _frame: object) -> None:
-    pass
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid`, read from /proc (empty where there is none)."""
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        parent = queue.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children") as children:
+                    pids = [int(word) for word in children.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += pids
+            queue += pids
+    return found
+
+
+def _signal_escaped(sig: int) -> None:
+    """Send `sig` to descendants that left this group (`setsid`, a daemon's double fork): a
+    group signal misses them, and as our subreaper children they are still ours to end."""
+    group = os.getpgrp()
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) != group:
+                os.kill(pid, sig)
+
+
+def _pass_on(signum: int, _frame: object) -> None:
+    # The group got it already; the child acts on its own and the guard waits to report it.
+    _signal_escaped(signum)
 
 
 def _end_group(child: subprocess.Popen[bytes]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.killpg(0, signal.SIGTERM)
+    _signal_escaped(signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         child.wait(GROUP_GRACE)
+    _signal_escaped(signal.SIGKILL)
     os.killpg(0, signal.SIGKILL)  # the guard goes with its group
 
 
@@ -135,10 +174,10 @@ def guard(owner_pid: int, argv: list[str]) -> int:
         os.setpgid(0, 0)
     if os.getppid() != owner_pid:
         return EXIT_ORPHANED
-    # Signals reach the whole group: the child acts on its own, the guard waits to report it.
     # A Python handler (not SIG_IGN) because exec resets handlers but keeps ignored signals.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _ignore)
+        signal.signal(sig, _pass_on)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of the command become ours, not init's
     try:
         child = subprocess.Popen(argv)
     except OSError as exc:
@@ -151,6 +190,7 @@ def guard(owner_pid: int, argv: list[str]) -> int:
         except subprocess.TimeoutExpired:
             if os.getppid() != owner_pid:
                 _end_group(child)
+    _signal_escaped(signal.SIGKILL)  # a daemon the command left outside its group
     if code < 0:  # killed by a signal: die of the same one, so the owner sees it as such
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)

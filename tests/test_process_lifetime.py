@@ -143,3 +143,25 @@ def test_a_watching_child_ends_soon_after_its_owner(sig: signal.Signals) -> None
     owner.send_signal(sig)
     owner.wait()
     assert _wait_gone([child]) == [], "the child outlived its owner"
+
+
+# A daemon-style escape: `setsid` puts the sleep in a session (and group) of its own.
+_ESCAPING = "setsid sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; {then}"
+
+
+@pytest.mark.parametrize("then", ["wait", "exit 0"])
+def test_a_process_that_left_the_group_goes_too(tmp_path: Path, then: str) -> None:
+    """Killed owner (`wait`: the command still runs) or a command that exits leaving it behind."""
+    pids_file = tmp_path / "pids"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, _ESCAPING.format(pids=pids_file, then=then)],
+        stdout=subprocess.PIPE,
+    )
+    assert owner.stdout is not None
+    guard_pid = int(owner.stdout.readline())
+    escaped, shell = _read_pids(pids_file, 2, owner)
+    if then == "wait":
+        assert os.getpgid(escaped) != guard_pid, "setsid did not leave the group"
+        owner.kill()
+    assert owner.wait(60) is not None
+    assert _wait_gone([guard_pid, shell, escaped]) == [], "the escaped sleep outlived the step"
