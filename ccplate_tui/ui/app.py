@@ -46,6 +46,7 @@ from ccplate_tui.load.run_registry import (
 from ccplate_tui.load.safety import RemoteTargetRefused, check_target, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
+from ccplate_tui.masking import mask_secrets
 from ccplate_tui.release.criteria import evaluate_release
 from ccplate_tui.target.server import start_target_process, stop_target_process
 from ccplate_tui.ui.checklist_actions import ChecklistActions
@@ -324,7 +325,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         gc.set_threshold(*GC_THRESHOLDS)
 
     def _subtitle(self) -> str:
-        parts = [self.config.target.base_url, self.engine_label()]
+        parts = [mask_secrets(self.config.target.base_url), self.engine_label()]
         if self.demo_target_url:
             parts.append(f"demo target started on {self.demo_target_url}")
         return " · ".join(parts)

@@ -23,7 +23,6 @@ from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from ccplate_tui.target.command import is_loopback_host
 
 DEFAULT_PORT = 8000
-TITLE = "ccplate-tui dashboard"
 
 
 def _port(text: str) -> int:
@@ -94,7 +93,7 @@ def serve_command(args: argparse.Namespace) -> int:
         )
     # Check the config once here, so a bad file is one clear message, not a crash per tab.
     try:
-        load_config(args.config)
+        target = load_config(args.config).target.base_url
     except ConfigError as exc:
         print(str(exc), file=sys.stderr, flush=True)
         return EXIT_USAGE
@@ -104,7 +103,7 @@ def serve_command(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}"
     try:
-        _serve(argv, args.host, args.port, url)
+        _serve(argv, args.host, args.port, url, target)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(
@@ -124,14 +123,23 @@ def serve_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serve(argv: list[str], host: str, port: int, url: str) -> None:
+def _serve(argv: list[str], host: str, port: int, url: str, target: str | None = None) -> None:
     """Run textual-serve's server, announcing the URL only once the socket is bound."""
     from aiohttp import web
     from textual_serve.server import Server
 
+    from ccplate_tui.ui import serve_page
     from ccplate_tui.ui.serve_apps import AppProcesses
 
     class DashboardServer(Server):
+        async def handle_index(self, request: web.Request) -> web.Response:
+            return await serve_page.render_index(request, self.title)
+
+        async def _make_app(self) -> web.Application:
+            app = await super()._make_app()
+            serve_page.add_page_routes(app)
+            return app
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.apps = AppProcesses(argv, self.download_manager)
@@ -145,7 +153,14 @@ def _serve(argv: list[str], host: str, port: int, url: str) -> None:
         async def on_shutdown(self, app: web.Application) -> None:
             await self.apps.stop_all()
 
-    server = DashboardServer(shlex.join(argv), host=host, port=port, title=TITLE, public_url=url)
+    server = DashboardServer(
+        shlex.join(argv),
+        host=host,
+        port=port,
+        title=serve_page.page_title(target),
+        public_url=url,
+        templates_path=serve_page.TEMPLATES,
+    )
     server.initialize_logging()
 
     def announce(*_: object) -> None:

@@ -135,3 +135,11 @@ async def test_quit_without_a_run_does_not_ask(app: CcplateApp) -> None:
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: app._exit, what="the app to exit")
     assert app.return_value == 0
+
+
+async def test_the_header_masks_a_password_in_the_target_url(tmp_path: Path) -> None:
+    app = make_app(write_config(tmp_path, f"http://ops:hunter2@127.0.0.1:{free_port()}"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "hunter2" not in app.sub_title
+        assert app.sub_title.startswith("http://***:***@127.0.0.1:")

@@ -7,19 +7,35 @@ The load target is a loopback server the test starts itself; the browser only ta
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import aiohttp_jinja2
+import jinja2
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+import textual_serve
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.sync_api import Browser, Route, sync_playwright
 
 from ccplate_tui.cli import main
 from ccplate_tui.load.run_registry import RUNS_DIR, RunRegistry
+from ccplate_tui.ui.serve_page import (
+    HEADER_ICON,
+    TEMPLATES,
+    add_page_routes,
+    page_title,
+    render_index,
+)
 from tests.http_fixtures import fixture_server, free_port
 from tests.ui.serve_fixtures import (
     ARTIFACTS,
@@ -140,6 +156,161 @@ def _wait_for_no_run(registry: RunRegistry, tab: DashboardTab) -> None:
                 f"the run did not stop; the tab shows: {tab.screen_text()[-1500:]!r}"
             )
         tab.page.wait_for_timeout(100)
+
+
+# --- the page itself: own host only, title, favicon, splash, header icon -------------------------
+
+# Draws Textual's Header icon with xterm's font stack and samples it: a ring is lit on its band and
+# dark at its centre and at its bounding box's corners; a missing-glyph box or nothing is not.
+ICON_PIXELS_JS = """
+(icon) => {
+  const size = 96;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size * 2;
+  const ctx = canvas.getContext("2d", {willReadFrequently: true});
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.font = `${size}px 'Roboto Mono', Monaco, 'Courier New', monospace`;
+  ctx.fillStyle = "#fff";
+  const x = size / 2, y = size * 1.5;
+  ctx.fillText(icon, x, y);
+  const m = ctx.measureText(icon);
+  const left = x - m.actualBoundingBoxLeft, right = x + m.actualBoundingBoxRight;
+  const top = y - m.actualBoundingBoxAscent, bottom = y + m.actualBoundingBoxDescent;
+  const w = right - left, h = bottom - top, cx = (left + right) / 2, cy = (top + bottom) / 2;
+  const lit = (px, py) => ctx.getImageData(Math.round(px), Math.round(py), 1, 1).data[0] > 128;
+  return {
+    width: w,
+    height: h,
+    centre: lit(cx, cy),
+    corners: [[0.08, 0.08], [0.92, 0.08], [0.08, 0.92], [0.92, 0.92]].map(
+      ([fx, fy]) => lit(left + w * fx, top + h * fy)),
+    band: [[0.1, 0.5], [0.9, 0.5], [0.5, 0.1], [0.5, 0.9]].map(
+      ([fx, fy]) => lit(left + w * fx, top + h * fy)),
+  };
+}
+"""
+
+
+def test_the_page_title_masks_the_targets_secrets() -> None:
+    title = page_title("https://loadtest:s3cret-pass@app.example.com:8443/api")
+    assert title == "ccplate-tui — https://***:***@app.example.com:8443/api"
+    assert "s3cret" not in title and "loadtest" not in title
+    assert page_title("http://127.0.0.1:8787") == "ccplate-tui — http://127.0.0.1:8787"
+    assert page_title(None) == "ccplate-tui"
+
+
+def test_the_page_links_only_to_its_own_host() -> None:
+    title = page_title("https://loadtest:s3cret-pass@app.example.com/<b>")
+    # Its own event loop in a thread: the browser fixture's Playwright holds this thread's.
+    with ThreadPoolExecutor(1) as pool:
+        html, fetched = pool.submit(asyncio.run, _fetch_page(title)).result(timeout=60)
+    assert fetched["/favicon.ico"] == (200, b"\0\0\1\0")  # an ICO
+    assert len(fetched) >= 6, fetched  # the favicon, stylesheet, script, fonts, background
+    assert all(status == 200 for status, _ in fetched.values()), fetched
+    assert "<title>ccplate-tui — https://***:***@app.example.com/&lt;b&gt;</title>" in html
+    assert "s3cret" not in html
+    assert 'data-font-size="20"' in html and 'data-session-websocket-url="/ws"' in html
+    # No URL to any other host; the SVG namespace in the inline icon is a name, not a request.
+    text = html.replace("http://www.w3.org/2000/svg", "")
+    assert re.findall(r"\b(?:https?|wss?)://[\w.-]+", text) == []
+    assert re.findall(r'(?:href|src)="//|url\("//|@import', text) == []
+
+
+async def _fetch_page(title: str) -> tuple[str, dict[str, tuple[int, bytes]]]:
+    """The page as served by `serve_page`'s routes, and (status, first bytes) of each of its paths
+    and of /favicon.ico."""
+    app = web.Application()
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES))
+
+    async def index(request: web.Request) -> web.Response:
+        return await render_index(request, title)
+
+    app.router.add_get("/", index)
+    app.router.add_get("/ws", index, name="websocket")
+    app.router.add_static("/static", Path(textual_serve.__file__).parent / "static", name="static")
+    add_page_routes(app)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        html = await (await client.get("/?fontsize=20")).text()
+        found = re.findall(r'(?:href|src)="(/[^"]*)"|url\("(/[^"]*)"\)', html)
+        fetched = {}
+        for path in ["/favicon.ico", *(attribute or css for attribute, css in found)]:
+            response = await client.get(path)
+            fetched[path] = (response.status, (await response.read())[:4])
+    return html, fetched
+
+
+def test_the_page_asks_only_its_own_host_and_shows_a_splash_until_the_first_frame(
+    browser: Browser, tmp_path: Path
+) -> None:
+    config = _config(tmp_path, f"https://loadtest:s3cret-pass@127.0.0.1:{free_port()}")
+    port = free_port()
+    own = f"127.0.0.1:{port}"
+    with served_dashboard(config, tmp_path / "state", port, tmp_path) as served:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        seen: list[str] = []
+        foreign: list[str] = []
+
+        def only_own_host(route: Route) -> None:
+            url = route.request.url
+            seen.append(url)
+            parts = urlsplit(url)
+            if parts.scheme == "data":
+                route.continue_()
+            elif parts.netloc != own:
+                foreign.append(url)
+                route.abort()
+            else:
+                route.continue_()
+
+        page.route("**/*", only_own_host)
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        tab = DashboardTab(page, served.url)
+        page.goto(served.url, wait_until="domcontentloaded")
+
+        title = "ccplate-tui — https://***:***@127.0.0.1:"
+        assert page.title().startswith(title) and "s3cret" not in page.title()
+        # Before the dashboard's first frame: the splash, its title and the "starting" message.
+        assert not page.evaluate("document.body.classList.contains('-first-frame')")
+        splash = page.locator(".intro-dialog")
+        assert splash.is_visible()
+        assert "starting the dashboard…" in splash.inner_text()
+        assert title in splash.inner_text()
+        tab.screenshot(ARTIFACTS / "serve_page_splash.png")
+
+        page.wait_for_function("document.body.dataset.firstFrameMs", timeout=READY_TIMEOUT * 1000)
+        first_frame_ms = int(page.evaluate("document.body.dataset.firstFrameMs"))
+        print(f"\ntime to the dashboard's first frame: {first_frame_ms} ms after navigation")
+        assert not splash.is_visible()
+        tab.wait_for_text(*TAB_TITLES)
+        tab.wait_until_painted()
+
+        icon = page.locator("link[rel=icon]").get_attribute("href") or ""
+        assert icon.startswith("data:image/svg+xml,")
+        # Playwright aborts routed requests whose URL ends in /favicon.ico: add a query.
+        favicon = page.evaluate(
+            """fetch('/favicon.ico?from-test').then(async r => [
+                r.status, r.headers.get('content-type'), [...new Uint8Array(await r.arrayBuffer())]
+                .slice(0, 4)])"""
+        )
+        assert favicon == [200, "image/x-icon", [0, 0, 1, 0]]
+
+        pixels = page.evaluate(ICON_PIXELS_JS, HEADER_ICON)
+        assert pixels["width"] > 20 and pixels["height"] > 20, pixels
+        assert pixels["band"] == [True] * 4, pixels
+        assert not pixels["centre"] and pixels["corners"] == [False] * 4, pixels
+        shot = ARTIFACTS / "serve_page_header_icon.png"
+        page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 320, "height": 48})
+        print(f"screenshot of the header icon: {shot}")
+
+        assert not foreign, f"requests to other hosts: {foreign}"
+        assert any(urlsplit(url).path.endswith(".ttf") for url in seen), seen
+        assert tab.socket_urls and all(urlsplit(u).netloc == own for u in tab.socket_urls)
+        assert not [line for line in console if "OTS" in line or "font" in line.lower()]
+        context.close()
+    assert served.process.returncode == 0, served.log()
 
 
 # --- the command line, without a browser ----------------------------------------------------------
