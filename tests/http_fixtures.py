@@ -88,12 +88,41 @@ class FixtureServer:
         self.runner: web.AppRunner | None = None
         self.port = 0
         self.hits = 0
+        """Requests that reached a handler."""
+        self.answered = 0
+        """Requests whose whole response was written (fault routes that break the connection
+        instead are not answers)."""
+        self.stopped = threading.Event()
+        """Set once the server has stopped (`stop()`, or `stop_after()` reached)."""
+        self._stop_after: int | None = None
+        self._stopping: asyncio.Future[None] | None = None
+
+    def stop_after(self, answered: int) -> None:
+        """Stop the server (as `stop()` does) the moment it has answered `answered` requests:
+        a run sees it go away after that many successes, however slowly its workers start.
+        Responses still in flight then close their connections."""
+        self._stop_after = answered
 
     def _app(self) -> web.Application:
         @web.middleware
         async def count(request: web.Request, handler):  # type: ignore[no-untyped-def]
             self.hits += 1
-            return await handler(request)
+            response = await handler(request)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return response  # a fault route broke the connection: nothing to answer on
+            if self._stop_after is not None and self.answered + 1 >= self._stop_after:
+                response.force_close()  # this answer is among the last: no keep-alive after
+            # Sent here, not after the middleware returns, so `answered` counts what was sent.
+            try:
+                await response.prepare(request)
+                await response.write_eof()
+            except ConnectionError:
+                return response  # the client went away: aiohttp handles it as ever
+            self.answered += 1
+            if self._stop_after is not None and self.answered >= self._stop_after:
+                self._begin_stop()
+            return response
 
         app = web.Application(middlewares=[count])
         app.router.add_get("/ok", _ok)
@@ -123,9 +152,24 @@ class FixtureServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.runner is not None:
-            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-            self.runner = None
+        if self.runner is None and self._stopping is None:
+            return  # never started, or already stopped
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+
+    def _begin_stop(self) -> asyncio.Future[None]:
+        """Start stopping (on the server's loop); the same future for every caller."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._cleanup(), loop=self.loop)
+        return self._stopping
+
+    async def _stop(self) -> None:
+        await asyncio.shield(self._begin_stop())
+
+    async def _cleanup(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            await runner.cleanup()  # stops listening at once, then closes every connection
+        self.stopped.set()
 
     def __enter__(self) -> str:
         return self.start()

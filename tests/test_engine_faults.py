@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from ccplate_tui.config.loader import parse_config
@@ -88,46 +86,34 @@ def test_expected_statuses_decide_what_counts_as_failed(server) -> None:
     assert _failed(result).passes == 0
 
 
-class _StopServerOnceAnswered(list):  # type: ignore[type-arg]
-    """Run updates, as run_toml collects them; stops the server after the first interval in
-    which it answered, so the run sees it go away however slowly the machine starts workers."""
-
-    def __init__(self, server: FixtureServer) -> None:
-        super().__init__()
-        self.server = server
-        self.stopper: threading.Thread | None = None
-
-    def append(self, update) -> None:  # type: ignore[no-untyped-def,override]
-        super().append(update)
-        if self.stopper is None and update.totals.select("http_reqs") is not None:
-            self.stopper = threading.Thread(target=self.server.stop)
-            self.stopper.start()
+STOP_AFTER = 20
+"""Answers the server gives before it stops: more than the 10 the test wants to see succeed."""
 
 
 def test_a_server_that_stops_mid_run_leaves_a_clean_result() -> None:
     server = FixtureServer()
     url = server.start()
-    updates = _StopServerOnceAnswered(server)
+    # Stopped by what the run did, not by a clock: the 20th answer takes it down however slowly
+    # the workers start; 2 x 100 iterations leave far more than 10 to meet it gone.
+    server.stop_after(STOP_AFTER)
     try:
         result = run_toml(
             f"""
 [target]
 base_url = "{url}"
-[options]
-interval = "0.5s"
 [scenarios.steady]
-executor = "constant-vus"
+executor = "per-vu-iterations"
 vus = 2
-duration = "3s"
+iterations = 100
 [[scenarios.steady.requests]]
 path = "/sleep/10"
-""",
-            updates=updates,
+"""
         )
     finally:
-        if updates.stopper is not None:
-            updates.stopper.join(10)
         server.__exit__()
+    assert server.answered >= STOP_AFTER, (
+        f"the server answered only {server.answered} of the run's requests, so it never stopped"
+    )
     errors = _errors(result)
     assert errors.get("status 200", 0) > 10
     assert errors.get("dial: connection refused", 0) > 10

@@ -15,6 +15,9 @@ from ccplate_tui.history.legacy import open_history
 from ccplate_tui.target.server import start_target_process, stop_target_process
 from tests.http_fixtures import FixtureServer
 
+WAIT = 60.0
+"""Generous bound on waiting for the run to read the faults (a busy machine starts slowly)."""
+
 CONFIG = """
 [target]
 base_url = "{url}"
@@ -44,17 +47,37 @@ def test_a_fault_change_mid_run_is_noted(demo_target: str, tmp_path: Path, monke
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CCPLATE_TUI_STATE_DIR", raising=False)
     httpx.patch(f"{demo_target}/__admin/faults", json={"error_rate": 0.5}).raise_for_status()
+    # The faults change once the run has read them (its start note), not after a fixed delay:
+    # on a busy machine the run may not have started yet, or read nothing, by any given time.
+    first_read, run_over = threading.Event(), threading.Event()
+    read = FaultNotes._read
+
+    def read_and_tell(self: FaultNotes) -> dict[str, object] | None:
+        faults = read(self)
+        if faults is not None:
+            first_read.set()
+        return faults
+
+    monkeypatch.setattr(FaultNotes, "_read", read_and_tell)
+    changed: list[int] = []
 
     def change_faults() -> None:
-        time.sleep(2.0)
-        httpx.put(f"{demo_target}/__admin/faults", json={"latency": "5ms"}).raise_for_status()
+        deadline = time.monotonic() + WAIT
+        while not first_read.wait(0.05):
+            if run_over.is_set() or time.monotonic() > deadline:
+                return
+        response = httpx.put(f"{demo_target}/__admin/faults", json={"latency": "5ms"})
+        changed.append(response.status_code)
 
     changer = threading.Thread(target=change_faults)
     changer.start()
     try:
         assert main(["run", "--quiet", "--workers", "1"]) == 0
     finally:
-        changer.join(10)
+        run_over.set()
+        changer.join(WAIT)
+    assert first_read.is_set(), "the run never read the demo's faults"
+    assert changed == [200], f"changing the faults mid-run answered {changed}"
     with open_history(tmp_path / ".ccplate") as store:  # type: ignore[union-attr]
         (run,) = store.runs()
         notes = [(a.kind, a.text) for a in store.annotations(run.id)]

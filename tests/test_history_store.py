@@ -441,6 +441,13 @@ def test_a_reader_sees_whole_intervals_while_another_connection_writes(tmp_path:
         for i in range(60):
             writer.add_interval(run_id, snapshot(i))
             time.sleep(0.002)
+            if i in (19, 39):
+                # The reader has read while the writes go on (however busy the machine is):
+                # waited for, not left to how the threads happen to be scheduled.
+                deadline = time.monotonic() + 30
+                while not (errors or (seen and seen[-1] > i)):
+                    assert time.monotonic() < deadline, f"the reader never saw interval {i}"
+                    time.sleep(0.002)
     finally:
         done.set()
         thread.join(30)

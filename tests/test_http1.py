@@ -18,6 +18,9 @@ from ccplate_tui.load.http1 import (
 )
 from tests.http_fixtures import fixture_server, free_port
 
+WAIT = 30.0
+"""Generous bound on waiting for a loopback peer to do what the test waits for."""
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -100,6 +103,10 @@ async def _raw_server(handler) -> tuple[asyncio.AbstractServer, int]:  # type: i
 
 async def test_a_keep_alive_connection_closed_while_idle_is_not_reused() -> None:
     served = 0
+    idle = asyncio.Event()
+    """The client has read its answer: the connection sits idle in its pool."""
+    closed = asyncio.Event()
+    """The server has closed that connection."""
 
     async def one_response_then_close(reader, writer) -> None:  # type: ignore[no-untyped-def]
         nonlocal served
@@ -107,14 +114,17 @@ async def test_a_keep_alive_connection_closed_while_idle_is_not_reused() -> None
         served += 1
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
         await writer.drain()
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(idle.wait(), WAIT)
         writer.close()  # closes the kept-alive connection behind the client's back
+        await writer.wait_closed()
+        closed.set()
 
     server, port = await _raw_server(one_response_then_close)
     async with server:
         pool = Http1Pool("127.0.0.1", port, time.perf_counter)
         assert (await pool.request(_get("/", port), 2.0)).body == b"hi"
-        await asyncio.sleep(0.2)
+        idle.set()
+        await asyncio.wait_for(closed.wait(), WAIT)  # not a guess at how long a close takes
         assert (await pool.request(_get("/", port), 2.0)).body == b"hi"
         assert served == 2
         pool.close()

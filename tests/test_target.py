@@ -389,7 +389,14 @@ async def test_a_cancelled_apply_rolls_back_and_frees_the_lock(db_path: Path) ->
     store = TargetStore(db_path)
     try:
         task = asyncio.create_task(store.apply_schema("Cancelled"))
-        await asyncio.sleep(0.008)  # inside the apply: its five pauses take 25-100 ms
+        # Cancelled once it holds the lock, not after a guessed delay: the apply takes the lock
+        # and opens its transaction without awaiting, so from then on it is inside its steps.
+        deadline = time.monotonic() + 30
+        while lock_row(db_path)[0] is None:
+            assert not task.done(), f"the apply ended before it could be cancelled: {task}"
+            assert time.monotonic() < deadline, "the apply never took the schema lock"
+            await asyncio.sleep(0)
+        assert str(lock_row(db_path)[0]).startswith("Cancelled@")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

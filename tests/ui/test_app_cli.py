@@ -177,6 +177,29 @@ def _read_for(fd: int, seconds: float, into: bytearray) -> None:
                 return
 
 
+def _spawned_workers(pid: int) -> list[psutil.Process]:
+    """The engine's worker processes under `pid`; a process that ends while being looked at
+    (a short-lived child, gone or a zombie by then) is none."""
+    workers = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.Error:  # NoSuchProcess, ZombieProcess, AccessDenied
+            pass
+    return workers
+
+
+def _read_until(fd: int, text: str, timeout: float, into: bytearray) -> bool:
+    """Read the terminal until it shows `text` (True), or for `timeout` seconds (False)."""
+    end = time.monotonic() + timeout
+    while text not in _text(into):
+        if time.monotonic() > end:
+            return False
+        _read_for(fd, 0.1, into)
+    return True
+
+
 def test_in_a_real_terminal_run_opens_the_run_and_quit_asks_then_reaps_everything(
     demo_target: str, tmp_path: Path
 ) -> None:
@@ -197,18 +220,14 @@ def test_in_a_real_terminal_run_opens_the_run_and_quit_asks_then_reaps_everythin
         workers: list[psutil.Process] = []
         while time.monotonic() < deadline:  # the engine's worker process shows up
             _read_for(master, 0.2, screen)
-            workers = [
-                p
-                for p in psutil.Process(app.pid).children(recursive=True)
-                if "spawn_main" in " ".join(p.cmdline())
-            ]
+            workers = _spawned_workers(app.pid)
             if workers:
                 break
         assert workers, "the --run run never started a worker"
         _read_for(master, 1.0, screen)
         os.write(master, b"\x11")  # ctrl+q
-        _read_for(master, 1.5, screen)
-        assert "Stop the run and quit" in _text(screen)
+        asked = _read_until(master, "Stop the run and quit", 60, screen)
+        assert asked, f"ctrl+q never asked to stop the run; the terminal shows:\n{_text(screen)}"
         os.write(master, b"y")
         deadline = time.monotonic() + 60
         while app.poll() is None and time.monotonic() < deadline:

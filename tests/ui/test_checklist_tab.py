@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from ccplate_tui.checklist import operations as ops
-from ccplate_tui.checklist.state import ChecklistStore, EventDraft
+from ccplate_tui.checklist.state import ChecklistStore, EventDraft, LoadedState
 from ccplate_tui.cli import build_parser
 from ccplate_tui.config.loader import load_config
 from ccplate_tui.load.run_records import RunRecord, ThresholdRecord, record_run
@@ -141,6 +141,23 @@ def criterion(app: CcplateApp, name: str) -> tuple[str, str]:
         if cells[0] == name:
             return cells[2], cells[3]
     raise AssertionError(f"no criterion {name!r}")
+
+
+def app_loads(app: CcplateApp) -> list[str | None]:
+    """The problem (None when clean) of every load of the state file the app does from now on,
+    so a test waits for a poll to have read the file rather than for a guessed time."""
+    store = app.checklist_store
+    assert store is not None
+    load = store.load
+    problems: list[str | None] = []
+
+    def load_and_note() -> LoadedState:
+        loaded = load()
+        problems.append(loaded.problem)
+        return loaded
+
+    store.load = load_and_note  # type: ignore[method-assign]
+    return problems
 
 
 async def open_tab(pilot: Pilot, app: CcplateApp, step_id: str | None = None) -> None:
@@ -485,6 +502,7 @@ async def test_a_damaged_state_file_is_named_at_the_top(tmp_path: Path, demo_tar
     ops.tick(store, app.checklist, "review", "alice")  # type: ignore[arg-type]
     ops.add_note(store, app.checklist, "review", "alice", "the backup holds this state")  # type: ignore[arg-type]
     store.path.write_text("format = 1\n[[events]\nthis is not toml", encoding="utf-8")
+    problems = app_loads(app)
     async with app.run_test(size=SIZE) as pilot:
         await open_tab(pilot, app)
         banner = pane(app).query_one("#checklist-problem", Static)
@@ -492,7 +510,9 @@ async def test_a_damaged_state_file_is_named_at_the_top(tmp_path: Path, demo_tar
         text = str(banner.render())
         assert "checklist.toml is damaged" in text and "resumed from checklist.toml.bak" in text
         assert status(app, "review") == "awaiting_approval"  # the last good state
-        await pilot.pause(1.5)  # the next polls read a clean file: the problem stays shown
+        # The next polls read a clean file (the load mended it): the problem stays shown.
+        await wait_for(pilot, lambda: None in problems[1:], what="a poll to read the clean file")
+        await pilot.pause()
         assert pane(app).query_one("#checklist-problem", Static).display
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.widgets import DataTable
 
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.store import history_path
+from ccplate_tui.k6.ndjson_reader import NdjsonTail
 from ccplate_tui.ui.app import CcplateApp
 from ccplate_tui.ui.load_pane import LoadPane
 from ccplate_tui.ui.messages import LoadViewUpdated, RunFinished
@@ -155,7 +158,19 @@ def _watch_args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["watch", "k6", *argv])
 
 
-async def test_watch_k6_follows_a_growing_ndjson_file(tmp_path: Path) -> None:
+async def test_watch_k6_follows_a_growing_ndjson_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_to: list[int] = []
+    """How far into the file the watch has read, after each of its reads."""
+    read = NdjsonTail.read
+
+    def read_and_note(self: NdjsonTail, *args: Any, **kwargs: Any) -> list[tuple[int, bytes]]:
+        lines = read(self, *args, **kwargs)
+        read_to.append(self.offset)
+        return lines
+
+    monkeypatch.setattr(NdjsonTail, "read", read_and_note)
     lines, expected = build_stream(seconds=6, per_second=7)
     path = tmp_path / "k6.ndjson"
     half = len(lines) // 2
@@ -175,7 +190,12 @@ async def test_watch_k6_follows_a_growing_ndjson_file(tmp_path: Path) -> None:
         with path.open("a", encoding="utf-8") as out:
             out.write(rest[:37])
             out.flush()
-            await pilot.pause(0.3)
+            partial = path.stat().st_size
+            await wait_for(
+                pilot,
+                lambda: max(read_to, default=0) >= partial,
+                what="the watch to read the partial line",
+            )
             out.write(rest[37:])
         await wait_for(
             pilot,

@@ -32,6 +32,7 @@ from ccplate_tui.ui.widgets import (
     ThresholdTable,
 )
 from ccplate_tui.ui.widgets.summary_panel import ErrorPanel
+from tests.ui.app_fixtures import wait_for
 from tests.ui.load_fixtures import (
     LoadPaneApp,
     TabbedLoadPaneApp,
@@ -41,6 +42,21 @@ from tests.ui.load_fixtures import (
 )
 
 SIZE = (140, 45)
+
+
+@pytest.fixture
+def plot_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[LoadPane]:
+    """Every call of `LoadPane.refresh_plots` (the redraw timer's ticks and the test's own), so a
+    test waits for the timer to have fired instead of guessing how long that takes."""
+    calls: list[LoadPane] = []
+    refresh = LoadPane.refresh_plots
+
+    def counted(self: LoadPane) -> bool:
+        calls.append(self)
+        return refresh(self)
+
+    monkeypatch.setattr(LoadPane, "refresh_plots", counted)
+    return calls
 
 
 def cell_text(table: DataTable, row: int, column: int) -> str:
@@ -182,7 +198,9 @@ async def test_plots_hold_at_most_their_width_and_history_is_bounded() -> None:
         assert app.query_one(HistogramPlot).plotted_points == len(template.histogram)
 
 
-async def test_hidden_pane_does_not_redraw_and_catches_up_once_shown() -> None:
+async def test_hidden_pane_does_not_redraw_and_catches_up_once_shown(
+    plot_refreshes: list[LoadPane],
+) -> None:
     rec = record_run()
     app = LoadPaneApp(rec.config)
     async with app.run_test(size=SIZE) as pilot:
@@ -196,7 +214,8 @@ async def test_hidden_pane_does_not_redraw_and_catches_up_once_shown() -> None:
         for view in rec.views[:20]:
             pane.show_view(view)
         assert not pane.refresh_plots()
-        await pilot.pause(1.2)  # two timer periods and more
+        ticks = len(plot_refreshes)
+        await wait_for(pilot, lambda: len(plot_refreshes) >= ticks + 2, what="two timer ticks")
         assert (pane.redraws, latency.draws) == before
         # Tables are not touched while hidden either.
         assert app.query_one(RequestTable).row_count == 0
@@ -425,7 +444,9 @@ async def test_set_running_without_views_shows_the_plan(names: tuple[str, ...]) 
         assert app.query_one(LatencyPlot).draws >= 1
 
 
-async def test_a_pane_on_an_inactive_tab_does_not_redraw_even_if_not_told() -> None:
+async def test_a_pane_on_an_inactive_tab_does_not_redraw_even_if_not_told(
+    plot_refreshes: list[LoadPane],
+) -> None:
     rec = record_run()
     app = TabbedLoadPaneApp(rec.config)
     async with app.run_test(size=SIZE) as pilot:
@@ -433,7 +454,8 @@ async def test_a_pane_on_an_inactive_tab_does_not_redraw_even_if_not_told() -> N
         pane.set_running(True, rec.names)
         for view in rec.views[:10]:
             pane.show_view(view)
-        await pilot.pause(0.7)  # a timer tick or more
+        ticks = len(plot_refreshes)
+        await wait_for(pilot, lambda: len(plot_refreshes) > ticks, what="a timer tick")
         assert pane.redraws == 0 and not pane.refresh_plots()
         app.query_one("TabbedContent").active = "load-tab"  # type: ignore[attr-defined]
         await pilot.pause()
