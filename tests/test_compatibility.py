@@ -21,6 +21,7 @@ from ccplate_tui.sentry.compatibility import (
     assess,
 )
 from ccplate_tui.sentry.demo_packument import build_packument
+from ccplate_tui.sentry.demo_registry import build_document
 from ccplate_tui.sentry.npm_semver import compare_versions, is_prerelease, sort_versions
 from ccplate_tui.sentry.packument import PACKAGE, Packument, VersionInfo, parse_packument
 from ccplate_tui.sentry.project_scan import (
@@ -182,13 +183,34 @@ def test_sentry_not_installed_is_an_upgrade() -> None:
     assert report.headline.endswith("install 11.8.0")
 
 
-def test_declared_but_not_installed_says_what_npm_would_pick() -> None:
+def test_declared_but_not_installed_says_what_npm_would_install() -> None:
     report = check(make_scan(sentry=None, sentry_declared="^8.55.0"))
     assert report.verdict == "upgrade"
     assert report.installed_supports is None
-    note = next(a for a in report.advice if "would pick" in a)
     # npm resolves ^8.55.0 to the newest 8.x, which still lacks Next 16 in its peer range.
-    assert "8.55.2" in note and "does not declare support" in note
+    assert report.sentry_planned == "8.55.2"
+    assert "package.json's ^8.55.0 would install 8.55.2, which does not declare it" in (
+        report.headline
+    )
+    assert report.install_command == "npm install @sentry/nextjs@11.8.0"
+    assert (
+        "@sentry/nextjs is not installed yet: `npm install` would install 8.55.2 for ^8.55.0 "
+        "(package.json)"
+    ) in report.advice
+
+
+def test_declared_range_that_npm_resolves_to_a_supporting_version_is_supported() -> None:
+    report = check(make_scan(sentry=None, sentry_declared="^10.0.0"))
+    assert (report.verdict, EXIT_FOR_VERDICT[report.verdict]) == ("supported", 0)
+    assert (report.sentry_version, report.sentry_planned) == (None, "10.78.0")
+    assert report.install_command == report.next_command == "npm install"
+    assert report.headline == (
+        "Sentry supports Next.js 16.1.4: @sentry/nextjs ^10.0.0 (package.json) resolves to "
+        "10.78.0, which declares it; not installed yet: npm install"
+    )
+    # Never the version already declared: an exact pin is installed by `npm install` itself.
+    pinned = check(make_scan(sentry=None, sentry_declared="11.8.0"))
+    assert pinned.verdict == "supported" and pinned.install_command == "npm install"
 
 
 def test_partial_when_only_a_prerelease_admits() -> None:
@@ -428,15 +450,28 @@ def test_deprecated_installed_version_is_shown() -> None:
 # --- next only declared, or unknown ------------------------------------------------------------
 
 
-def test_next_declared_as_a_range_uses_its_lowest_version() -> None:
-    report = check(make_scan(next_version=None, next_declared="^16.1.4", sentry="8.55.0"))
-    assert report.next_version == "16.1.4"
+def _next_packument() -> Packument:
+    latest, versions = parse_packument(build_document("next"), "next")
+    return Packument("next", latest, versions, "registry", REGISTRY, ".npmrc", FETCHED)
+
+
+def test_next_declared_as_a_range_reads_what_npm_would_install() -> None:
+    # One reading for next and @sentry/nextjs (issue 12): npm's pick, not the range's floor.
+    scan = make_scan(next_version=None, next_declared="^16.1.0", sentry="8.55.0")
+    report = assess(scan, demo_packument(), next_packument=_next_packument())
+    assert (report.next_version, report.next_planned) == ("16.4.6", True)
+    assert report.next_engines_node == ">=20.9.0"
     assert report.next_version_note == (
-        "next is not installed: using 16.1.4, the lowest version ^16.1.4 (package.json) allows"
+        "next is not installed yet: `npm install` would install 16.4.6, the latest for "
+        "^16.1.0 (package.json)"
     )
     assert report.verdict == "upgrade"
     assert report.advice[0] == f"next: {report.next_version_note}"
     assert report.next_version_note in render_report(report)
+    # Without the registry's answer about next, its version is unknown, never guessed.
+    unknown = check(scan)
+    assert (unknown.next_version, unknown.verdict) == (None, "partial")
+    assert "the registry was not reached" in unknown.next_version_note
 
 
 def test_next_declared_as_a_tag_cannot_be_decided() -> None:

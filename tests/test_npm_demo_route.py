@@ -124,7 +124,33 @@ def test_one_version_and_dist_tags(base: str) -> None:
     assert (missing.status_code, missing.json()) == (404, {})
 
 
-@pytest.mark.parametrize("other", ["next", "@sentry%2fnode", "@sentry", "left-pad"])
+@pytest.mark.parametrize(
+    ("package", "latest", "newest"),
+    [
+        ("next", "16.4.6", "16.5.0-canary.38"),
+        ("@sentry%2fcloudflare", "11.0.0", "11.0.0"),  # a mirror lagging behind @sentry/nextjs
+        ("@sentry%2fcore", "11.8.0", "11.8.0"),
+        ("react-dom", "19.2.4", "19.2.4"),
+    ],
+)
+def test_the_dependencies_of_a_demo_install_are_served(
+    base: str, package: str, latest: str, newest: str
+) -> None:
+    doc = httpx.get(base + package, headers={"Accept": ABBREVIATED}, timeout=10).json()
+    assert doc["dist-tags"]["latest"] == latest
+    assert sort_versions(doc["versions"])[-1] == newest
+    one = httpx.get(f"{base}{package}/latest", timeout=10).json()
+    assert one["version"] == latest and one["_hasShrinkwrap"] is False
+
+
+def test_sentry_nextjs_11_6_and_later_depend_on_the_missing_cloudflare_release() -> None:
+    versions = build_packument(pad=False)["versions"]
+    assert versions["11.8.0"]["dependencies"]["@sentry/cloudflare"] == "11.8.0"
+    assert versions["11.6.0"]["dependencies"]["@sentry/cloudflare"] == "11.6.0"
+    assert "@sentry/cloudflare" not in versions["11.5.0"]["dependencies"]
+
+
+@pytest.mark.parametrize("other", ["nxt", "@sentry%2fangular", "@sentry", "left-pad"])
 def test_other_packages_are_404_with_an_empty_object(base: str, other: str) -> None:
     response = httpx.get(base + other, timeout=10)
     assert (response.status_code, response.json()) == (404, {})

@@ -75,9 +75,30 @@ def _lock_v3(next_version: str = "16.1.4", sentry_version: str | None = "10.20.0
 # --- versions -------------------------------------------------------------------------------
 
 
-def test_node_modules_is_the_first_source(tmp_path: Path) -> None:
+def test_the_lockfile_is_the_first_source_and_a_disagreeing_node_modules_is_stale(
+    tmp_path: Path,
+) -> None:
+    """What npm would install: the lockfile pins it; node_modules is only what ran last."""
     root = _project(tmp_path)
     _write(root, "package-lock.json", _lock_v3("16.1.0", "10.19.0"))
+    _write(root, "node_modules/next/package.json", {"name": "next", "version": "16.1.4"})
+    _write(
+        root,
+        "node_modules/@sentry/nextjs/package.json",
+        {"name": "@sentry/nextjs", "version": "10.19.0", "peerDependencies": {"next": "*"}},
+    )
+    scan = scan_project(root)
+    assert (scan.next.version, scan.next.source) == ("16.1.0", "package-lock")
+    assert (scan.sentry.version, scan.sentry.source) == ("10.19.0", "package-lock")
+    assert scan.sentry.peer_next == SENTRY_PEER_10, "the lockfile's entry is read, not node_modules"
+    assert scan.warnings == (
+        "node_modules/next/package.json has next 16.1.4 but package-lock.json pins 16.1.0: "
+        "node_modules is stale (npm install brings it in line); reading the lockfile",
+    )
+
+
+def test_node_modules_when_there_is_no_lockfile(tmp_path: Path) -> None:
+    root = _project(tmp_path)
     _write(root, "node_modules/next/package.json", {"name": "next", "version": "16.1.4"})
     _write(
         root,

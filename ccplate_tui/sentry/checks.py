@@ -14,9 +14,10 @@ from ccplate_tui.sentry.compat_report import report_to_json
 from ccplate_tui.sentry.compatibility import CompatReport, assess
 from ccplate_tui.sentry.dsn import Dsn, parse_dsn
 from ccplate_tui.sentry.event_lookup import api_base_for, confirm_event
+from ccplate_tui.sentry.install_proof import InstallProver
 from ccplate_tui.sentry.last_results import CAPTURE_FILE, COMPATIBILITY_FILE, save_result
-from ccplate_tui.sentry.packument import PACKAGE, load_packument
-from ccplate_tui.sentry.project_scan import scan_project
+from ccplate_tui.sentry.packument import PACKAGE, Packument, PackumentError, load_packument
+from ccplate_tui.sentry.project_scan import NEXT, ProjectScan, scan_project
 from ccplate_tui.sentry.settings import SentrySettings
 
 
@@ -28,12 +29,33 @@ def cache_dir(state_dir: Path) -> Path:
     return state_dir / "cache"
 
 
+def _next_packument(
+    scan: ProjectScan, state_dir: Path, *, offline: bool, timeout: float
+) -> Packument | None:
+    """The `next` packument when next is only declared (to read what npm would install)."""
+    if scan.next.version or not scan.next.declared:
+        return None
+    try:
+        return load_packument(
+            NEXT, scan.root, cache_dir(state_dir), offline=offline, timeout=timeout
+        )
+    except PackumentError:
+        return None  # the report says next's version is unknown, and why
+
+
 def compatibility_check(
-    settings: SentrySettings, state_dir: Path, *, offline: bool = False, timeout: float = 20.0
+    settings: SentrySettings,
+    state_dir: Path,
+    *,
+    offline: bool = False,
+    timeout: float = 20.0,
+    prove: bool = True,
 ) -> CompatReport:
     """Scan the project, ask the registry (or the cache), decide, and store the report.
 
-    Raises ProjectError for an unreadable project and PackumentError when no source answered.
+    With `prove`, a proposed `npm install` is proven first (npm dry-runs, bounded in number
+    and time). Raises ProjectError for an unreadable project and PackumentError when no source
+    answered.
     """
     scan = scan_project(settings.project)
     packument = load_packument(
@@ -44,7 +66,16 @@ def compatibility_check(
         timeout=timeout,
         installed=scan.sentry,
     )
-    report = assess(scan, packument)
+    report = assess(
+        scan,
+        packument,
+        next_packument=_next_packument(scan, state_dir, offline=offline, timeout=timeout),
+        prover=InstallProver(
+            scan.root, packument, cache_dir(state_dir), offline=offline, timeout=timeout
+        )
+        if prove
+        else None,
+    )
     save_result(state_dir, COMPATIBILITY_FILE, report_to_json(report))
     return report
 

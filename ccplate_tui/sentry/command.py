@@ -85,8 +85,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _error(command: str, message: str, code: int) -> int:
-    print(f"ccplate-tui sentry {command}: {mask_dsns(message)}", file=sys.stderr)
+def _error(command: str, message: str, code: int, *, as_json: bool = False) -> int:
+    """Say what went wrong on stderr; with `--json` also as `{"error": …, "exit": …}` on stdout,
+    so a script reading stdout always gets a JSON object."""
+    message = mask_dsns(message)
+    print(f"ccplate-tui sentry {command}: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"error": message, "exit": code}, ensure_ascii=False))
     return code
 
 
@@ -111,17 +116,17 @@ def check_command(args: argparse.Namespace) -> int:
     try:
         spec, state = _load_spec(args)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        return _error("check", str(exc), EXIT_USAGE, as_json=args.json)
     if args.timeout <= 0:
-        return _error("check", f"--timeout must be greater than 0, got {args.timeout}", EXIT_USAGE)
+        message = f"--timeout must be greater than 0, got {args.timeout}"
+        return _error("check", message, EXIT_USAGE, as_json=args.json)
     settings = resolve_settings(spec, project=args.project)
     try:
         report = compatibility_check(settings, state, offline=args.offline, timeout=args.timeout)
     except ProjectError as exc:
-        return _error("check", str(exc), EXIT_USAGE)
+        return _error("check", str(exc), EXIT_USAGE, as_json=args.json)
     except PackumentError as exc:
-        return _error("check", str(exc), EXIT_ERROR)
+        return _error("check", str(exc), EXIT_ERROR, as_json=args.json)
     if args.json:
         print(json.dumps(report_to_json(report), indent=2, ensure_ascii=False))
     else:
@@ -137,11 +142,11 @@ def verify_command(args: argparse.Namespace) -> int:
     try:
         spec, state = _load_spec(args)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        return _error("verify", str(exc), EXIT_USAGE, as_json=args.json)
     for flag, value in (("--timeout", args.timeout), ("--confirm-timeout", args.confirm_timeout)):
         if value <= 0:
-            return _error("verify", f"{flag} must be greater than 0, got {value}", EXIT_USAGE)
+            message = f"{flag} must be greater than 0, got {value}"
+            return _error("verify", message, EXIT_USAGE, as_json=args.json)
     settings = resolve_settings(
         spec,
         dsn=args.dsn,
@@ -155,7 +160,7 @@ def verify_command(args: argparse.Namespace) -> int:
             settings, state, timeout=args.timeout, confirm_timeout=args.confirm_timeout
         )
     except (MissingSetting, DsnError) as exc:
-        return _error("verify", str(exc), EXIT_USAGE)
+        return _error("verify", str(exc), EXIT_USAGE, as_json=args.json)
     if args.json:
         print(json.dumps(capture_to_json(result), indent=2, ensure_ascii=False))
     else:

@@ -15,12 +15,14 @@ from ccplate_tui.sentry.compatibility import (
     sorted_versions,
 )
 from ccplate_tui.sentry.dsn import mask_dsns
+from ccplate_tui.sentry.install_proof import proof_to_json
 from ccplate_tui.sentry.npm_semver import (
     compare_versions,
     is_prerelease,
 )
 from ccplate_tui.sentry.packument import VersionInfo
 from ccplate_tui.sentry.project_scan import SENTRY_ENV_KEYS, InstalledPackage
+from ccplate_tui.sentry.wiring_render import render_wiring, wiring_to_json
 
 
 def _package_json(pkg: InstalledPackage) -> dict[str, Any]:
@@ -86,6 +88,15 @@ def report_to_json(report: CompatReport) -> dict[str, Any]:
         "turbopack": scan.turbopack,
         "proxy_ts": scan.proxy_ts,
         "warnings": [mask_dsns(w) for w in getattr(scan, "warnings", ())],
+        "next_planned": report.next_planned,
+        "next_engines_node": report.next_engines_node,
+        "sentry_planned": report.sentry_planned,
+        "install_proof": proof_to_json(report.install_proof),
+        "skipped": [
+            {"version": s.version, "proof": proof_to_json(s.proof)} for s in report.skipped
+        ],
+        "dry_runs": [proof_to_json(p) for p in report.dry_runs],
+        "wiring": wiring_to_json(report.wiring) if report.wiring is not None else None,
     }
 
 
@@ -110,6 +121,9 @@ def _version_rows(report: CompatReport) -> list[tuple[VersionInfo, list[str]]]:
     mark(report.prerelease_supporting, "pre-release supporting")
     mark(report.latest, "latest")
     mark(report.recommended, "recommended")
+    mark(report.sentry_planned, "npm install would install it")
+    for skipped in report.skipped:
+        mark(skipped.version, "skipped: does not install")
     rows = [(by_version[v], labels[v]) for v in labels]
     rows = sorted(rows, key=cmp_to_key(lambda a, b: compare_versions(a[0].version, b[0].version)))
     if report.sentry_version and report.sentry_version not in by_version:
@@ -191,6 +205,14 @@ def render_report(report: CompatReport) -> str:
         out.append(f"  stable versions supporting next {nv}: {report.supporting_count}{span}")
         out.append(f"  latest: {report.latest or 'unknown'}")
 
+    proofs = [*(s.proof for s in report.skipped), *filter(None, [report.install_proof])]
+    if proofs:
+        out += ["", "Install proof (against the project's registry):"]
+        out += [f"  {proof.command}: {proof.describe()}" for proof in proofs]
+        if report.dry_runs:
+            times = ", ".join(f"{run.seconds:.1f} s" for run in report.dry_runs)
+            out.append(f"  npm dry-runs this check: {len(report.dry_runs)} ({times})")
+
     for title, items in (
         ("Caveats", report.caveats),
         ("Deprecated", report.deprecated),
@@ -207,7 +229,10 @@ def render_report(report: CompatReport) -> str:
     else:
         out.append("  TODO markers: none")
     init = {True: "yes", False: "no (not called, or commented out)", None: "file missing"}
-    out.append(f"  instrumentation calls the Sentry init: {init[scan.instrumentation_calls_init]}")
+    if report.wiring is None:  # else the wiring section below says it, for any layout
+        out.append(
+            f"  instrumentation calls the Sentry init: {init[scan.instrumentation_calls_init]}"
+        )
     if scan.env_example is None:
         out.append(f"  .env.example: missing (needs {', '.join(SENTRY_ENV_KEYS)})")
     else:
@@ -217,11 +242,14 @@ def render_report(report: CompatReport) -> str:
         if missing:
             out.append(f"  .env.example lacks: {', '.join(missing)}")
     boundary = {True: "yes", False: "no", None: "file missing"}
-    out.append(f"  error boundary reports to Sentry: {boundary[scan.error_boundary_reports]}")
+    if report.wiring is None:
+        out.append(f"  error boundary reports to Sentry: {boundary[scan.error_boundary_reports]}")
     out.append(f"  Turbopack: {_yes_no(scan.turbopack)}   proxy.ts: {_yes_no(scan.proxy_ts)}")
     for warning in getattr(scan, "warnings", ()):
         out.append(f"  warning: {warning}")
 
+    if report.wiring is not None:
+        out += ["", *render_wiring(report.wiring)]
     out += ["", "What to do:"]
     out += [f"  {i}. {step}" for i, step in enumerate(report.advice, 1)]
     out += ["", f"Next command: {report.next_command}"]

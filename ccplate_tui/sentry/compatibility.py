@@ -11,15 +11,36 @@ from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Literal
 
+from ccplate_tui.sentry.install_proof import (
+    Choice,
+    InstallProof,
+    InstallProver,
+    Skipped,
+    choose_installable,
+    proof_note,
+    skipped_note,
+)
+from ccplate_tui.sentry.node_check import (
+    UNKNOWN_NODE,
+    ProjectNode,
+    engines_ok,
+    next_node_conflict,
+    pin_node_advice,
+    preferred_for_node,
+    project_node,
+    upgrade_node_advice,
+)
+from ccplate_tui.sentry.npm_pick import read_package
 from ccplate_tui.sentry.npm_semver import (
     compare_versions,
     is_prerelease,
-    lowest_in_range,
     npm_satisfies,
     parse_version,
 )
 from ccplate_tui.sentry.packument import Packument, VersionInfo
-from ccplate_tui.sentry.project_scan import SENTRY_ENV_KEYS, InstalledPackage, ProjectScan
+from ccplate_tui.sentry.project_scan import SENTRY_ENV_KEYS, ProjectScan
+from ccplate_tui.sentry.wiring import WiringReport, project_wiring
+from ccplate_tui.sentry.wiring_render import wiring_advice
 
 CompatVerdict = Literal["supported", "upgrade", "partial", "unsupported"]
 EXIT_FOR_VERDICT: dict[CompatVerdict, int] = {
@@ -67,22 +88,19 @@ class CompatReport:
     caveats: tuple[str, ...]
     advice: tuple[str, ...]
     next_command: str
-
-
-@dataclass(frozen=True)
-class _Node:
-    """The project's Node as far as engines checks go."""
-
-    written: str | None  # as the project writes it
-    source: str | None
-    check_as: str | None  # the exact version engines are checked against (lowest of a range)
-    exact: bool
-
-    def describe(self) -> str:
-        where = f" ({self.source})" if self.source else ""
-        if self.exact:
-            return f"this project pins Node {self.written}{where}"
-        return f"this project allows Node {self.written}{where}, i.e. from {self.check_as}"
+    next_planned: bool = False
+    """next is not installed: `next_version` is what `npm install` would install."""
+    next_engines_node: str | None = None
+    sentry_planned: str | None = None
+    """@sentry/nextjs is only declared: the version `npm install` would install for it."""
+    install_proof: InstallProof | None = None
+    """The proof of `install_command` (None: no command, or no prover was given)."""
+    skipped: tuple[Skipped, ...] = ()
+    """Newer supporting versions passed over because npm cannot install them."""
+    dry_runs: tuple[InstallProof, ...] = ()
+    """Every `npm install --dry-run` this check ran, with its timing."""
+    wiring: WiringReport | None = None
+    """Which error paths reach Sentry (None for a scan not read from files)."""
 
 
 def sorted_versions(versions: list[VersionInfo]) -> list[VersionInfo]:
@@ -95,58 +113,8 @@ def admits_next(info: VersionInfo | None, next_version: str) -> bool:
     return bool(info and info.peer_next and npm_satisfies(next_version, info.peer_next))
 
 
-def _engines_ok(info: VersionInfo, node: _Node) -> bool:
-    if not info.engines_node or node.check_as is None:
-        return True
-    return npm_satisfies(node.check_as, info.engines_node)
-
-
-def _project_node(scan: ProjectScan) -> _Node:
-    written = (scan.node_version or "").strip() or None
-    if written is None:
-        return _Node(None, None, None, False)
-    exact = parse_version(written)
-    if exact:
-        return _Node(written, scan.node_version_source, exact, True)
-    return _Node(written, scan.node_version_source, lowest_in_range(written), False)
-
-
-def _next_version(pkg: InstalledPackage) -> tuple[str | None, str]:
-    exact = parse_version(pkg.version) if pkg.version else None
-    if exact:
-        return exact, ""
-    declared = pkg.declared
-    where = pkg.source_path or "package.json"
-    if declared:
-        lowest = lowest_in_range(declared)
-        if lowest:
-            return lowest, (
-                f"next is not installed: using {lowest}, the lowest version {declared} "
-                f"({where}) allows"
-            )
-        return None, (
-            f"next is not installed and {where} declares {declared!r}, which names no version "
-            "range: run `npm install` and check again"
-        )
-    return None, "next is not installed and no version of it is declared"
-
-
-def _pick(
-    candidates: list[VersionInfo], node: _Node
-) -> tuple[VersionInfo | None, VersionInfo | None]:
-    """The newest usable candidate, and the newer one it was chosen over for Node's sake.
-
-    Deprecated versions are only used when nothing else is left; when no candidate runs on the
-    project's Node, the newest one is returned with itself as the conflict.
-    """
-    live = [v for v in candidates if not v.deprecated] or candidates
-    if not live:
-        return None, None
-    newest = live[-1]
-    for info in reversed(live):
-        if _engines_ok(info, node):
-            return info, (None if info is newest else newest)
-    return newest, newest
+def _engines_ok(info: VersionInfo, node: ProjectNode) -> bool:
+    return engines_ok(info.engines_node, node)
 
 
 def _install(package: str, version: str | None) -> str | None:
@@ -168,17 +136,36 @@ def _next_major_supported(stable: list[VersionInfo]) -> int | None:
     return majors[-1] if majors else None
 
 
-def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
-    """Apply the plan's decision matrix to a project scan and the @sentry/nextjs packument."""
+def assess(
+    scan: ProjectScan,
+    packument: Packument,
+    *,
+    next_packument: Packument | None = None,
+    prover: InstallProver | None = None,
+) -> CompatReport:
+    """Apply the plan's decision matrix to a project scan and the @sentry/nextjs packument.
+
+    Packages not installed are read as what `npm install` would install (`next` from
+    `next_packument`); with a `prover`, every proposed `npm install` is proven first and newer
+    versions npm cannot install are skipped, saying why.
+    """
     package = packument.name or "@sentry/nextjs"
     registry_known = packument.origin != "node_modules"
     versions = sorted_versions(list(packument.versions))
     by_version = {v.version: v for v in versions}
-    node = _project_node(scan)
-    next_version, next_note = _next_version(scan.next)
+    node = project_node(scan)
+    next_reading = read_package(scan.next, next_packument)
+    next_version, next_note = next_reading.version, next_reading.note
+    next_engines = scan.next.engines_node
+    if next_reading.planned and next_packument is not None:
+        planned_next = next((v for v in next_packument.versions if v.version == next_version), None)
+        next_engines = planned_next.engines_node if planned_next else None
 
     sentry_pkg = scan.sentry
     sentry_version = parse_version(sentry_pkg.version) if sentry_pkg.version else None
+    sentry_reading = None if sentry_version else read_package(sentry_pkg, packument)
+    planned = sentry_reading.version if sentry_reading and sentry_reading.planned else None
+    planned_info = by_version.get(planned) if planned else None
     installed_info = by_version.get(sentry_version) if sentry_version else None
     if sentry_version and installed_info is None and sentry_pkg.peer_next is not None:
         # The registry may not list a private or unpublished build; its own manifest still says.
@@ -210,10 +197,27 @@ def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
     latest_supporting = stable[-1].version if stable and registry_known else None
     prerelease_supporting = pre[-1].version if pre and not stable else None
     latest = packument.latest if registry_known else None
+    planned_supports = admits_next(planned_info, next_version)
 
-    # What to install: the newest stable (else prerelease) support that runs on the project's Node.
-    chosen, passed_over = _pick(stable or pre, node)
-    if passed_over is not None and node.check_as is not None:
+    # A Node below what next needs must move anyway: the SDK is then chosen for the Node to come.
+    next_conflict = next_node_conflict(next_version, next_engines, node)
+    sdk_node = UNKNOWN_NODE if next_conflict else node
+    # What to install: the newest stable (else prerelease) support that runs on the project's
+    # Node and that npm can install (never the version package.json already declares).
+    ordered, passed_over = preferred_for_node(stable or pre, sdk_node)
+    choice = Choice(None, None)
+    if installed_supports:
+        assert sentry_version is not None
+        newer = [c for c in ordered if _newer(c.version, sentry_version)]
+        if newer:
+            choice = choose_installable(newer, prover)
+    elif registry_known:
+        others = [c for c in ordered if c.version != planned]
+        choice = choose_installable(
+            others, prover, declared=planned_info if planned_supports else None
+        )
+    chosen = choice.info
+    if passed_over is not None and sdk_node.check_as is not None:
         if chosen is passed_over:
             engines_conflict = (
                 f"@sentry/nextjs {chosen.version} needs Node {chosen.engines_node}; "
@@ -232,7 +236,7 @@ def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
         recommended: str | None = sentry_version
         if chosen is not None and _newer(chosen.version, sentry_version):
             recommended = chosen.version
-        elif not _engines_ok(installed_info, node):
+        if not _engines_ok(installed_info, sdk_node) and recommended == sentry_version:
             engines_conflict = (
                 f"@sentry/nextjs {sentry_version} (installed) needs Node "
                 f"{installed_info.engines_node}; {node.describe()}"
@@ -244,9 +248,15 @@ def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
             )
     else:
         recommended = chosen.version if chosen is not None else None
+    declared_installs = bool(planned_supports and recommended == planned)
     install_command = (
-        _install(package, recommended) if recommended and recommended != sentry_version else None
+        "npm install"
+        if declared_installs
+        else _install(package, recommended)
+        if recommended and recommended not in (sentry_version, planned)
+        else None
     )
+    proof = choice.proof if install_command else None
     recommended_info = by_version.get(recommended) if recommended else None
     if recommended_info and recommended_info.deprecated and recommended != sentry_version:
         deprecated.append(
@@ -376,33 +386,60 @@ def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
             )
         if install_command:
             if upgrade_fixes_caveat:
-                advice.append(f"Upgrade: `{install_command}`")
+                advice.append(f"Upgrade: `{install_command}`{proof_note(proof)}")
             else:
                 advice.append(
                     f"Optional: `{install_command}` ({recommended} also supports {nv}; "
-                    f"{sentry_version} already does)"
+                    f"{sentry_version} already does){proof_note(proof)}"
                 )
         if verdict == "partial":
             advice.append(FEATURE_FLAG_ADVICE)
         next_command = (
             install_command if install_command and upgrade_fixes_caveat else VERIFY_COMMAND
         )
+    elif declared_installs:
+        verdict = "supported" if not caveats else "partial"
+        declared = f"{sentry_pkg.declared} ({sentry_pkg.source_path or 'package.json'})"
+        headline = (
+            f"Sentry supports {nv}: @sentry/nextjs {declared} resolves to {planned}, which "
+            "declares it; not installed yet: npm install"
+        )
+        if verdict == "partial":
+            count = len(caveats)
+            headline += f", with {count} caveat{'s' if count != 1 else ''}"
+            advice.append(FEATURE_FLAG_ADVICE)
+        advice.insert(0, f"Install the declared dependencies: `npm install`{proof_note(proof)}")
+        next_command = "npm install"
     else:
         verdict = "upgrade"
-        have = (
-            f"this app has {sentry_version}"
-            if sentry_version
-            else "this app does not have it installed"
-        )
+        if sentry_version:
+            have = f"this app has {sentry_version}"
+        elif planned:
+            exact = parse_version(sentry_pkg.declared or "") == planned
+            have = (
+                f"package.json declares {planned}"
+                if exact
+                else f"package.json's {sentry_pkg.declared} would install {planned}"
+            )
+            if not planned_supports:
+                have += ", which does not declare it"
+            elif any(s.version == planned for s in choice.skipped):
+                have += ", which npm cannot install from this registry"
+        else:
+            have = "this app does not have it installed"
         verb = "upgrade to" if sentry_version else "install"
-        headline = (
-            f"Sentry supports {nv} from @sentry/nextjs {first_supporting}; {have}: "
+        target = (
             f"{verb} {recommended}"
+            if recommended
+            else "but no version that supports it installs from this registry"
         )
+        headline = f"Sentry supports {nv} from @sentry/nextjs {first_supporting}; {have}: {target}"
         if install_command:
-            advice.append(f"Install a version that supports {nv}: `{install_command}`")
-        if sentry_version is None and sentry_pkg.declared:
-            advice.append(_declared_note(package, sentry_pkg, versions, packument, next_version))
+            advice.append(
+                f"Install a version that supports {nv}: `{install_command}`{proof_note(proof)}"
+            )
+        if sentry_reading is not None and sentry_reading.note and not planned_supports:
+            advice.append(sentry_reading.note)
         if sentry_version and installed_supports is None:
             advice.append(
                 f"The installed @sentry/nextjs {sentry_version} is not in the registry's list and "
@@ -413,19 +450,36 @@ def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
             advice.append(FEATURE_FLAG_ADVICE)
         next_command = install_command or VERIFY_COMMAND
 
+    if choice.skipped:
+        advice.insert(1 if install_command and advice else 0, skipped_note(choice.skipped, nv))
+    if proof is not None and proof.ok is False:
+        advice.append(f"`{proof.command}` fails for this project as it is: {proof.reason}")
+    if next_conflict:
+        rec_info = by_version.get(recommended or "")
+        engines_conflict = upgrade_node_advice(
+            next_conflict, next_engines, recommended, rec_info.engines_node if rec_info else None
+        )
+        headline = f"Upgrade Node first ({next_conflict}). {headline}"
     if engines_conflict:
         advice.insert(0, f"Node: {engines_conflict}")
     elif node.check_as is None and recommended and registry_known:
         rec_info = by_version.get(recommended)
         if rec_info and rec_info.engines_node:
             advice.append(
-                f"Check Node: @sentry/nextjs {recommended} needs Node {rec_info.engines_node}; "
-                "this project pins no Node version (.nvmrc, .node-version or engines.node)"
+                pin_node_advice(recommended, rec_info.engines_node, next_version, next_engines)
             )
+    # Supported or not, errors are only captured where the app is wired: on Next.js >= 15 a
+    # missing onRequestError loses every server error, so the verdict is at best partial.
+    wiring = project_wiring(scan, next_version, sentry_version or recommended)
+    if wiring is not None and wiring.cap and verdict in ("supported", "partial"):
+        caveats.append(wiring.cap)
+        if verdict == "supported":
+            verdict = "partial"
+            headline += f"; but {wiring.cap}"
     if verdict != "unsupported":
-        advice += _setup_advice(scan)
+        advice += _setup_advice(scan, wiring)
     if next_note:
-        advice.insert(0, f"next: {next_note}")
+        advice.insert(1 if next_conflict else 0, f"next: {next_note}")
     if packument.origin == "cache":
         headline += f" (registry not reached: cached answer of {packument.fetched_at})"
     elif packument.origin == "node_modules" and "registry was not consulted" not in headline:
@@ -452,36 +506,18 @@ def assess(scan: ProjectScan, packument: Packument) -> CompatReport:
         caveats=tuple(caveats),
         advice=tuple(advice),
         next_command=next_command,
+        next_planned=next_reading.planned,
+        next_engines_node=next_engines,
+        sentry_planned=planned,
+        install_proof=proof,
+        skipped=choice.skipped,
+        dry_runs=tuple(prover.dry_runs) if prover is not None else (),
+        wiring=wiring,
     )
 
 
 def _recheck_command(scan: ProjectScan) -> str:
     return f"ccplate-tui sentry check --project {shlex.quote(str(scan.root))}"
-
-
-def _declared_note(
-    package: str,
-    pkg: InstalledPackage,
-    versions: list[VersionInfo],
-    packument: Packument,
-    next_version: str,
-) -> str:
-    """What `npm install` would pick for a declared-but-not-installed range (npm prefers latest)."""
-    declared = pkg.declared or ""
-    latest = packument.latest
-    if latest and npm_satisfies(latest, declared):
-        picked: str | None = latest
-    else:
-        matching = [v.version for v in versions if npm_satisfies(v.version, declared)]
-        picked = matching[-1] if matching else None
-    if picked is None:
-        return f"package.json declares {package} {declared}, which no published version satisfies"
-    admits = admits_next(next((v for v in versions if v.version == picked), None), next_version)
-    return (
-        f"package.json declares {package} {declared} but it is not installed; `npm install` "
-        f"would pick {picked}, which {'declares' if admits else 'does not declare'} support for "
-        f"Next.js {next_version}"
-    )
 
 
 def _undecidable(
@@ -490,10 +526,11 @@ def _undecidable(
     next_note: str,
     sentry_version: str | None,
     deprecated: list[str],
-    node: _Node,
+    node: ProjectNode,
 ) -> CompatReport:
     """No next version to check: support cannot be confirmed, so the verdict is partial."""
-    advice = [f"next: {next_note}", *_setup_advice(scan)]
+    wiring = project_wiring(scan, None, sentry_version)
+    advice = [f"next: {next_note}", *_setup_advice(scan, wiring)]
     headline = "Cannot tell which Next.js this app uses, so Sentry support is unconfirmed: " + (
         "install the dependencies and check again"
     )
@@ -518,16 +555,23 @@ def _undecidable(
         caveats=("the version of next is unknown: " + next_note,),
         advice=tuple(advice),
         next_command="npm install",
+        wiring=wiring,
     )
 
 
-def _setup_advice(scan: ProjectScan) -> list[str]:
-    """The project edits the plan's task 4.1.2 still needs, in the order to do them."""
+def _setup_advice(scan: ProjectScan, wiring: WiringReport | None = None) -> list[str]:
+    """The project edits the plan's task 4.1.2 still needs, in the order to do them.
+
+    With a wiring report, its per-path steps (in the project's own layout) replace the
+    CCPLATE-only init and error-boundary steps.
+    """
     steps: list[str] = []
     if scan.todo_markers:
         where = ", ".join(f"{m.file}:{m.line}" for m in scan.todo_markers)
         steps.append(f"Re-enable Sentry where TODO markers disable it: {where}")
-    if scan.instrumentation_calls_init is False:
+    if wiring is not None:
+        steps += wiring_advice(wiring)
+    elif scan.instrumentation_calls_init is False:
         steps.append("src/instrumentation.ts does not call initSentry(): call it in register()")
     elif scan.instrumentation_calls_init is None:
         steps.append("Create src/instrumentation.ts whose register() calls initSentry()")
@@ -537,7 +581,7 @@ def _setup_advice(scan: ProjectScan) -> list[str]:
         missing = [k for k in SENTRY_ENV_KEYS if not scan.env_example.get(k)]
         if missing:
             steps.append(f"Add {', '.join(missing)} to .env.example")
-    if scan.error_boundary_reports is False:
+    if wiring is None and scan.error_boundary_reports is False:
         steps.append(
             "src/components/error-boundary.tsx does not report to Sentry: call captureError() "
             "in componentDidCatch"

@@ -141,25 +141,51 @@ def _peers(version: str) -> tuple[dict[str, str], dict[str, dict[str, bool]]]:
     return peers, meta
 
 
+# The first 11.x that depends on @sentry/cloudflare (as the real 11.6.0 does).
+CLOUDFLARE_FROM = "11.6.0"
+
+
 def _dependencies(version: str) -> dict[str, str]:
+    """The real shape of each line's `dependencies`: sibling @sentry packages pinned to the same
+    version, a few third-party ranges (all served by the demo registry, see demo_registry.py)."""
     major = _key(version)[0]
-    deps = {
-        "@sentry/core": version,
-        "@sentry/node": version,
-        "@sentry/react": version,
-        "@sentry/opentelemetry": version,
-        "@sentry/vercel-edge": version,
-        "@sentry/webpack-plugin": "^4.3.0" if major >= 10 else "^2.22.6",
-        "@sentry/bundler-plugin-core": "^4.3.0" if major >= 10 else "^2.22.6",
-        "@rollup/plugin-commonjs": "28.0.1",
-        "chalk": "3.0.0",
-        "resolve": "1.22.8",
-        "rollup": "^4.35.0",
-        "stacktrace-parser": "^0.1.10",
-    }
+    pinned = ("@sentry/core", "@sentry/node", "@sentry/react")
     if major < 8:
-        deps |= {"@sentry/integrations": version, "@sentry/tracing": version}
-    return deps
+        names = (*pinned, "@sentry/integrations", "@sentry/tracing")
+        third = {"@sentry/webpack-plugin": "^1.21.0", "chalk": "3.0.0", "rollup": "2.78.0"}
+    elif major < 10:
+        names = (*pinned, "@sentry/opentelemetry", "@sentry/vercel-edge")
+        third = {
+            "@rollup/plugin-commonjs": "28.0.1",
+            "@sentry/webpack-plugin": "^2.22.6" if major == 8 else "^3.5.0",
+            "chalk": "3.0.0",
+            "resolve": "1.22.8",
+            "rollup": "^4.35.0",
+        }
+    else:
+        names = (
+            *pinned,
+            "@sentry/browser-utils",
+            "@sentry/bundler-plugins",
+            "@sentry/opentelemetry",
+            "@sentry/server-utils",
+            "@sentry/vercel-edge",
+        )
+        third = {
+            "@opentelemetry/api": ">=1.9.1 <1.10.0" if major == 10 else "^1.9.1",
+            "@rollup/plugin-commonjs": "28.0.1",
+            "@sentry/conventions": "^0.16.0" if major == 10 else "^0.23.0",
+            "rollup": "^4.60.3",
+        }
+        if major == 10:
+            third["@sentry/webpack-plugin"] = "^5.4.1"
+        else:
+            names = (*names, "@sentry/server-runtime-injection")
+            if _key(version) >= _key(CLOUDFLARE_FROM):
+                names = (*names, "@sentry/cloudflare")
+    deps = {name: version for name in names} | third
+    deps["stacktrace-parser"] = "^0.1.11" if major >= 10 else "^0.1.10"
+    return dict(sorted(deps.items()))
 
 
 _DEV_DEPENDENCIES = {
@@ -297,6 +323,21 @@ def build_packument(
             "versions": docs,
         }
     return {"_id": PACKAGE, "name": PACKAGE, "dist-tags": tags, "versions": docs, "time": times}
+
+
+def published_versions() -> list[str]:
+    """Every demo @sentry/nextjs version in semver order (its siblings share the list)."""
+    return _versions()
+
+
+def version_key(version: str) -> tuple[int, int, int, int, tuple[Any, ...]]:
+    """Semver precedence of a well-formed version (the demo's sort key)."""
+    return _key(version)
+
+
+def published_at(index: int) -> str:
+    """The publish time of the `index`-th release (deterministic, increasing)."""
+    return _published(index)
 
 
 @functools.cache

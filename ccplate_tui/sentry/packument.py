@@ -55,6 +55,9 @@ class VersionInfo:
     peer_next: str | None
     engines_node: str | None
     deprecated: str | None
+    dependencies: tuple[tuple[str, str], ...] = ()
+    """`dependencies` as (name, spec) pairs: what proving an install without npm resolves.
+    Not cached: offline, the proofs themselves are (install_proof.py)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,13 @@ def _field(manifest: Mapping[str, Any], section: str, key: str) -> str | None:
     return _text(values.get(key)) if isinstance(values, Mapping) else None
 
 
+def _dependencies(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    values = manifest.get("dependencies")
+    if not isinstance(values, Mapping):
+        return ()
+    return tuple(sorted((k, v) for k, v in values.items() if isinstance(k, str) and _text(v)))
+
+
 def parse_packument(data: object, package: str) -> tuple[str | None, tuple[VersionInfo, ...]]:
     """`dist-tags.latest` and the versions of a full or abbreviated packument (or a slim cache doc).
 
@@ -120,6 +130,7 @@ def parse_packument(data: object, package: str) -> tuple[str | None, tuple[Versi
             peer_next=_field(manifest, "peerDependencies", "next"),
             engines_node=_field(manifest, "engines", "node"),
             deprecated=_text(manifest.get("deprecated")),
+            dependencies=_dependencies(manifest),
         )
     if versions and not infos:
         raise PackumentError("not a packument: none of its `versions` is a version manifest")

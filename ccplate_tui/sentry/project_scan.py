@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ccplate_tui.sentry.wiring_scan import WiringScan, scan_wiring
+
 SENTRY_ENV_KEYS = ("SENTRY_DSN", "SENTRY_ORG", "SENTRY_PROJECT", "NEXT_PUBLIC_SENTRY_DSN")
 PackageSource = Literal["node_modules", "package-lock", "package.json", "missing"]
 
@@ -110,6 +112,9 @@ class ProjectScan:
     """Next 16's proxy.ts (the renamed middleware.ts) exists, in src/ or the root."""
     warnings: tuple[str, ...] = ()
     """Sources that could not be read and were skipped, in the order met."""
+    wiring: WiringScan | None = None
+    """Where Sentry is (or was meant to be) wired in, by Next.js's conventions; None for a scan
+    not read from files."""
 
 
 def scan_project(path: Path | str) -> ProjectScan:
@@ -151,6 +156,7 @@ def scan_project(path: Path | str) -> ProjectScan:
         turbopack=_uses_turbopack(manifest, next_pkg),
         proxy_ts=any((root / name).is_file() for name in _PROXY),
         warnings=tuple(warnings),
+        wiring=scan_wiring(root),
     )
 
 
@@ -248,36 +254,54 @@ def _resolve_package(
     lock: _Lockfile | None,
     warnings: list[str],
 ) -> InstalledPackage:
-    """Where the installed version is known from, in order: node_modules, lockfile, package.json."""
-    relpath = f"node_modules/{name}/package.json"
-    path = root / relpath
-    if path.is_file():
-        try:
-            data = _load_json(path)
-        except ValueError as exc:
-            warnings.append(f"{exc}; skipped, trying the lockfile")
-        else:
-            version, peer_next, engines_node = (
-                _manifest_fields(data) if isinstance(data, dict) else (None, None, None)
-            )
-            if version:
-                return InstalledPackage(
-                    name, version, declared, "node_modules", relpath, peer_next, engines_node
-                )
-            warnings.append(f"{path}: has no version; skipped, trying the lockfile")
+    """What npm would install, in order: the lockfile, node_modules, package.json's range.
 
+    The lockfile first because `npm ci` and `npm install` install what it pins; a node_modules
+    that disagrees is stale, and is said so.
+    """
+    relpath = f"node_modules/{name}/package.json"
+    installed = _installed_manifest(root / relpath, warnings)
     if lock is not None:
         entry = _lock_entry(lock, name)
         if entry is not None:
             version, peer_next, engines_node = _manifest_fields(entry)
             if version:
+                if installed is not None and installed[0] != version:
+                    warnings.append(
+                        f"{relpath} has {name} {installed[0]} but {lock.relpath} pins {version}: "
+                        "node_modules is stale (npm install brings it in line); reading the lockfile"
+                    )
                 return InstalledPackage(
                     name, version, declared, "package-lock", lock.relpath, peer_next, engines_node
                 )
-
+    if installed is not None:
+        version, peer_next, engines_node = installed
+        return InstalledPackage(
+            name, version, declared, "node_modules", relpath, peer_next, engines_node
+        )
     if declared is not None:
         return InstalledPackage(name, None, declared, "package.json", "package.json")
     return InstalledPackage(name, None, None, "missing", "")
+
+
+def _installed_manifest(
+    path: Path, warnings: list[str]
+) -> tuple[str, str | None, str | None] | None:
+    """(version, peerDependencies.next, engines.node) of an installed package, None if unusable."""
+    if not path.is_file():
+        return None
+    try:
+        data = _load_json(path)
+    except ValueError as exc:
+        warnings.append(f"{exc}; skipped")
+        return None
+    version, peer_next, engines_node = (
+        _manifest_fields(data) if isinstance(data, dict) else (None, None, None)
+    )
+    if not version:
+        warnings.append(f"{path}: has no version; skipped")
+        return None
+    return version, peer_next, engines_node
 
 
 def _lock_entry(lock: _Lockfile, name: str) -> dict[str, Any] | None:

@@ -1,7 +1,8 @@
-"""A local npm registry route for the demo target, serving the demo `@sentry/nextjs` packument.
+"""A local npm registry route for the demo target, serving the demo registry's packuments.
 
 A project's `.npmrc` can point at it (`registry=http://127.0.0.1:8787/__npm/`) so the Sentry
-compatibility check runs end to end without any public registry.
+compatibility check, and the `npm install --dry-run` proving its proposal, run end to end without
+any public registry: @sentry/nextjs, its dependencies, Next.js and React (demo_registry.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from ccplate_tui.sentry.demo_packument import PACKAGE, build_packument, packument_json
+from ccplate_tui.sentry.demo_registry import document_json, version_manifest
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
 _NOT_FOUND = b"{}"
@@ -53,18 +54,19 @@ def _package_and_rest(raw_path: str, prefix: str) -> tuple[str, str]:
 
 
 def add_npm_routes(app: web.Application, prefix: str = "/__npm/") -> None:
-    """Serve `GET {prefix}<package>[/<version-or-tag>]` for the demo package; 404 `{}` else."""
+    """Serve `GET {prefix}<package>[/<version-or-tag>]` for the demo packages; 404 `{}` else."""
     prefix = prefix if prefix.endswith("/") else prefix + "/"
 
     async def packument(request: web.Request) -> web.StreamResponse:
         package, rest = _package_and_rest(request.raw_path, prefix)
-        if package != PACKAGE:
+        abbreviated = _wants_abbreviated(request.headers.get("Accept", ""))
+        body = document_json(package, abbreviated=abbreviated)
+        if body is None:
             return web.Response(body=_NOT_FOUND, status=404, content_type="application/json")
         if rest:
-            return _one_version(rest)
-        abbreviated = _wants_abbreviated(request.headers.get("Accept", ""))
+            return _one_version(package, rest)
         response = web.Response(
-            body=packument_json(abbreviated=abbreviated),
+            body=body,
             content_type=ABBREVIATED if abbreviated else "application/json",
         )
         response.headers["Vary"] = "Accept, Accept-Encoding"
@@ -75,11 +77,9 @@ def add_npm_routes(app: web.Application, prefix: str = "/__npm/") -> None:
     app.router.add_get(prefix + "{package:.+}", packument)
 
 
-def _one_version(spec: str) -> web.Response:
+def _one_version(package: str, spec: str) -> web.Response:
     """One version's manifest, by exact version or dist-tag (`/latest`), as registries answer."""
-    doc = build_packument()
-    version = doc["dist-tags"].get(spec, spec)
-    manifest = doc["versions"].get(version)
+    manifest = version_manifest(package, spec)
     if manifest is None:
         return web.Response(body=_NOT_FOUND, status=404, content_type="application/json")
     return web.Response(body=json.dumps(manifest).encode(), content_type="application/json")

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from ccplate_tui.ui.messages import SentryCheckKind as CheckKind
+from ccplate_tui.ui.sentry_wiring import WiringView, wiring_of
 
 Tone = Literal["success", "warning", "error", "busy", "idle"]
 Document = Mapping[str, Any]
@@ -210,9 +211,14 @@ def env_line(doc: Document) -> Content:
 
 
 def wiring_rows(doc: Document) -> list[tuple[str, Content]]:
-    """Whether the project is wired to Sentry: env keys, the init call, the error boundary."""
+    """Whether the project is wired to Sentry: env keys, the init call, the error boundary.
+
+    A document with a wiring report shows only the env keys here: WiringView has the rest.
+    """
     init = doc.get("instrumentation_calls_init")
     boundary = doc.get("error_boundary_reports")
+    if wiring_of(doc) is not None:
+        return [(".env.example", env_line(doc))]
     return [
         (".env.example", env_line(doc)),
         (
@@ -529,6 +535,7 @@ class CompatibilityCard(CheckCard):
             yield FactGrid(2, id="compat-todos")
             yield Static("Project wiring", classes="section")
             yield FactGrid(2, id="compat-wiring")
+            yield WiringView(id="compat-paths")
             yield Static("", markup=False, id="compat-warnings")
             yield Static("What to do", classes="section", id="compat-advice-title")
             yield Static("", markup=False, id="compat-advice")
@@ -572,6 +579,7 @@ class CompatibilityCard(CheckCard):
         )
         self.query_one("#compat-todos", FactGrid).show(todos)
         self.query_one("#compat-wiring", FactGrid).show(wiring_rows(doc))
+        self.query_one(WiringView).show(doc)
         warnings = warning_lines(doc)
         self.query_one("#compat-warnings", Static).update(Content("\n".join(warnings)))
         self.query_one("#compat-warnings").display = bool(warnings)
