@@ -152,6 +152,21 @@ def _signal_escaped(sig: int) -> None:
                 os.kill(pid, sig)
 
 
+def _hold_leftovers() -> None:
+    """After the command exits: kill what it left outside this group and stop what it left in
+    it, so nothing can leave the group before the owner kills what is left there."""
+    group = os.getpgrp()
+    seen: set[int] = set()
+    while pending := [pid for pid in _descendants(os.getpid()) if pid not in seen]:
+        for pid in pending:
+            seen.add(pid)
+            with contextlib.suppress(OSError):
+                if os.getpgid(pid) == group:
+                    os.kill(pid, signal.SIGSTOP)
+                if os.getpgid(pid) != group:  # again: it may have left before it stopped
+                    os.kill(pid, signal.SIGKILL)
+
+
 def _pass_on(signum: int, _frame: object) -> None:
     # The group got it already; the child acts on its own and the guard waits to report it.
     _signal_escaped(signum)
@@ -190,7 +205,7 @@ def guard(owner_pid: int, argv: list[str]) -> int:
         except subprocess.TimeoutExpired:
             if os.getppid() != owner_pid:
                 _end_group(child)
-    _signal_escaped(signal.SIGKILL)  # a daemon the command left outside its group
+    _hold_leftovers()
     if code < 0:  # killed by a signal: die of the same one, so the owner sees it as such
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)

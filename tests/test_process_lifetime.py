@@ -50,10 +50,11 @@ def _read_pids(path: Path, count: int, owner: subprocess.Popen[bytes]) -> list[i
 # The command: a shell whose child sleeps; both write their pids, then wait.
 _COMMAND = "sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait"
 
-# The owner: runs the command under the guard the way a checklist step does, then waits.
+# The owner: runs the command under the guard the way a checklist step does, waits, then
+# kills what is left in the step's group (as checklist/runners/command.py does).
 _OWNER = textwrap.dedent(
     """
-    import subprocess, sys
+    import contextlib, os, signal, subprocess, sys
     from ccplate_tui.process_lifetime import guarded_argv
     proc = subprocess.Popen(
         guarded_argv(["/bin/sh", "-c", sys.argv[1]]),
@@ -62,6 +63,8 @@ _OWNER = textwrap.dedent(
     )
     print(proc.pid, flush=True)
     proc.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
     """
 )
 
