@@ -11,11 +11,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, *, backup: bool = False) -> None:
+def write_atomic(path: Path, data: bytes, *, backup: bool = False, mode: int | None = None) -> None:
     """Write `data` to `path` atomically; with `backup`, keep the previous version as `path.bak`.
 
     The backup is itself written atomically (a kill -9 during a plain copy would leave a torn
-    `.bak`), so at every instant both files are whole.
+    `.bak`), so at every instant both files are whole. `mode` (e.g. the replaced file's own)
+    is set on the temp file before the rename; without it the file is private (0600).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if backup:
@@ -24,14 +25,16 @@ def write_atomic(path: Path, data: bytes, *, backup: bool = False) -> None:
         except FileNotFoundError:
             previous = None
         if previous is not None:
-            _replace(backup_path(path), previous)
-    _replace(path, data)
+            _replace(backup_path(path), previous, mode)
+    _replace(path, data, mode)
 
 
-def _replace(path: Path, data: bytes) -> None:
+def _replace(path: Path, data: bytes, mode: int | None = None) -> None:
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

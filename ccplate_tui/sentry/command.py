@@ -72,6 +72,10 @@ def add_sentry_parser(subparsers: argparse._SubParsersAction) -> None:
     _common(verify)
     verify.set_defaults(func=verify_command)
 
+    from ccplate_tui.sentry.setup_command import add_setup_parser
+
+    add_setup_parser(checks)
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
