@@ -1,4 +1,5 @@
-"""The demo CCPLATE API as an aiohttp application: endpoints, fault middleware, admin and stats."""
+"""The demo CCPLATE API as an aiohttp application: endpoints, fault middleware, admin, stats and
+`/metrics` (its database load, see db_meter)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, hdrs, web
+from prometheus_client import CollectorRegistry
 
 from ccplate_tui import __version__
 from ccplate_tui.load.reachability import DEMO_HEADER
+from ccplate_tui.target import metrics
 from ccplate_tui.target.component_builder import render_component
+from ccplate_tui.target.db_meter import DbMeter
 from ccplate_tui.target.faults import (
     ADMIN_PREFIX,
     NO_FAULTS,
@@ -50,7 +54,8 @@ SENTRY_PREFIX = "/__sentry"
 """The demo Sentry ingest and API: DSN `http://<key>@127.0.0.1:8787/__sentry/1`."""
 NPM_PREFIX = "/__npm/"
 """The demo npm registry serving @sentry/nextjs (examples/ccplate-app's .npmrc points here)."""
-_SERVICE_PREFIXES = (ADMIN_PREFIX, SENTRY_PREFIX + "/", NPM_PREFIX)
+METRICS_PATH = "/metrics"
+_SERVICE_PREFIXES = (ADMIN_PREFIX, SENTRY_PREFIX + "/", NPM_PREFIX, METRICS_PATH)
 """Paths outside the demo API: no injected faults, not counted in the API's request stats."""
 
 
@@ -86,16 +91,20 @@ class RequestStats:
     def record_fault(self, kind: str) -> None:
         self.faults[kind] = self.faults.get(kind, 0) + 1
 
-    def to_json(self) -> dict[str, Any]:
+    def by_status(self) -> dict[str, int]:
+        """Counts by outcome (a status code, or drop / garbage / reset) over all paths."""
         by_status: dict[str, int] = {}
         for counts in self.by_path.values():
             for outcome, count in counts.items():
                 by_status[outcome] = by_status.get(outcome, 0) + count
+        return by_status
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "since": self.since,
             "total": self.total,
             "by_path": {path: dict(counts) for path, counts in self.by_path.items()},
-            "by_status": by_status,
+            "by_status": self.by_status(),
             "faults": dict(self.faults),
         }
 
@@ -111,6 +120,12 @@ class TargetState:
     store: TargetStore | None = None
     # Apart from the fault RNG, so generations don't shift a seeded fault sequence.
     generation_random: random.Random = field(default_factory=random.Random)
+    db_meter: DbMeter = field(default_factory=DbMeter)
+
+    def set_faults(self, faults: Faults) -> None:
+        """Switch the faults, db_slow (which lives in the store's meter) included."""
+        self.injector.set_faults(faults)
+        self.db_meter.slow = faults.db_slow
 
     def require_store(self) -> TargetStore:
         if self.store is None:
@@ -119,6 +134,7 @@ class TargetState:
 
 
 STATE_KEY = web.AppKey("ccplate_target_state", TargetState)
+REGISTRY_KEY = web.AppKey("ccplate_target_metrics", CollectorRegistry)
 
 
 def _state(request: web.Request) -> TargetState:
@@ -419,14 +435,19 @@ async def change_faults(request: web.Request) -> web.Response:
         faults = faults_from_mapping(data, base)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    state.injector.set_faults(faults)
+    state.set_faults(faults)
     return _faults_response(state)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
     state = _state(request)
-    state.injector.set_faults(NO_FAULTS)
+    state.set_faults(NO_FAULTS)
     return _faults_response(state)
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    body, headers = metrics.render(request.app[REGISTRY_KEY])
+    return web.Response(body=body, headers=headers)
 
 
 async def get_stats(request: web.Request) -> web.Response:
@@ -544,10 +565,14 @@ def _store_context(state: TargetState) -> Callable[[web.Application], AsyncItera
         if path is None:
             temp_dir = Path(tempfile.mkdtemp(prefix="ccplate-target-"))
             path = temp_dir / "target.db"
-        state.store = TargetStore(path)
+        state.store = TargetStore(path, state.db_meter)
+        sampler = asyncio.create_task(state.db_meter.run_sampler())
         try:
             yield
         finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
             state.store.close()
             if temp_dir is not None:
                 shutil.rmtree(temp_dir, ignore_errors=True)
@@ -562,11 +587,14 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
         stats=RequestStats(),
         db_path=None if db_path is None else Path(db_path),
     )
+    state.db_meter.slow = state.injector.faults.db_slow
     # Above the upload limit so JSON uploads reach the handler, which answers 413 itself.
     app = web.Application(
         client_max_size=2 * MAX_UPLOAD_BYTES, middlewares=[_make_middleware(state)]
     )
     app[STATE_KEY] = state
+    # A lambda: DELETE /__admin/stats replaces state.stats, so it is looked up at each scrape.
+    app[REGISTRY_KEY] = metrics.build_registry(state.db_meter, lambda: state.stats.by_status())
     app.cleanup_ctx.append(_store_context(state))
     app.on_response_prepare.append(_identify)
     app.router.add_get("/api/health", health)
@@ -583,6 +611,7 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
     app.router.add_delete("/__admin/faults", clear_faults)
     app.router.add_get("/__admin/stats", get_stats)
     app.router.add_delete("/__admin/stats", reset_stats)
+    app.router.add_get(METRICS_PATH, get_metrics)
     add_sentry_routes(app, SENTRY_PREFIX)
     add_npm_routes(app, NPM_PREFIX)
     return app

@@ -17,7 +17,8 @@ DEFAULT_PORT = 8787
 _FAULTS_HELP = (
     "faults to inject, e.g. error_rate=0.05,latency=200ms,jitter=50ms,"
     "slow=/api/files:500ms,drop_rate=0.01,reset_rate=0.01,garbage_rate=0.01,"
-    "paths=/api/auth/*,seed=42 (default scope: /api/* except /api/health)"
+    "paths=/api/auth/*,seed=42 (default scope: /api/* except /api/health); db_slow=2ms adds "
+    "that much CPU to every database statement (at most 100ms; /metrics shows the load)"
 )
 
 
@@ -121,6 +122,7 @@ def run_target(args: argparse.Namespace, announce: Callable[[str, Faults], None]
 def _announce(base_url: str, faults: Faults) -> None:
     print(f"ccplate demo target listening on {base_url}")
     print(f"admin: {base_url}/__admin/faults (GET/PUT/PATCH/DELETE), {base_url}/__admin/stats")
+    print(f"metrics: {base_url}/metrics (database load: ccplate_db_cpu_percent)")
     if faults.active:
         print(f"faults: {faults.to_text()}")
     print("press Ctrl-C to stop", flush=True)

@@ -3,6 +3,10 @@
 The text form is what `--faults` takes:
 `error_rate=0.05,latency=200ms,jitter=50ms,slow=/api/files:500ms;/api/auth/*:1s,drop_rate=0.01`.
 
+`db_slow=2ms` makes every database statement cost that much more CPU, spent inside SQLite (a
+CPU-bound query, not a sleep), so the database load on `/metrics` really rises. It ignores
+`paths`: the database is shared by every endpoint, as a real slow database would be.
+
 Scope: unless `paths` is given, faults hit every `/api/*` path except `/api/health`, so
 monitoring keeps working while the API misbehaves; an explicit `paths=/api/health` still
 faults it. `/__admin/*` is never faulted, so faults can always be switched off again.
@@ -21,7 +25,10 @@ from ccplate_tui.config.units import format_duration, parse_duration
 
 RATE_KEYS = ("error_rate", "drop_rate", "reset_rate", "garbage_rate")
 DURATION_KEYS = ("latency", "jitter")
-FAULT_KEYS = (*RATE_KEYS, *DURATION_KEYS, "slow", "paths", "seed")
+FAULT_KEYS = (*RATE_KEYS, *DURATION_KEYS, "slow", "db_slow", "paths", "seed")
+MAX_DB_SLOW_S = 0.1
+"""db_slow's bound: the busy work blocks the target's event loop (SQLite runs on it), so a
+larger value per statement would starve every endpoint, the admin one that turns it off too."""
 ADMIN_PREFIX = "/__admin/"
 _DEFAULT_EXCLUDED = frozenset({"/api/health"})
 
@@ -53,12 +60,14 @@ class Faults:
     garbage_rate: float = 0.0
     paths: tuple[str, ...] | None = None
     seed: int | None = None
+    db_slow: float = 0.0
+    """Extra CPU seconds per database statement (0..MAX_DB_SLOW_S); see the module docstring."""
 
     @property
     def active(self) -> bool:
         """True when at least one fault can fire; lets the hot path skip all work otherwise."""
         rates = (self.error_rate, self.drop_rate, self.reset_rate, self.garbage_rate)
-        return any(rates) or bool(self.latency or self.jitter or self.slow)
+        return any(rates) or bool(self.latency or self.jitter or self.slow or self.db_slow)
 
     def in_scope(self, path: str) -> bool:
         """Whether faults apply to `path` (see the module docstring for the default scope)."""
@@ -75,6 +84,7 @@ class Faults:
             "latency": format_duration(self.latency),
             "jitter": format_duration(self.jitter),
             "slow": [rule.to_text() for rule in self.slow],
+            "db_slow": format_duration(self.db_slow),
             "drop_rate": self.drop_rate,
             "reset_rate": self.reset_rate,
             "garbage_rate": self.garbage_rate,
@@ -89,7 +99,7 @@ class Faults:
             value = getattr(self, key)
             if value is None or value == () or (key != "seed" and value == 0):
                 continue
-            if key in DURATION_KEYS:
+            if key in DURATION_KEYS or key == "db_slow":
                 parts.append(f"{key}={format_duration(value)}")
             elif key == "slow":
                 parts.append("slow=" + ";".join(rule.to_text() for rule in value))
@@ -149,6 +159,17 @@ def _parse_delay(key: str, value: object) -> float:
         return parse_duration(text)
     except ValueError:
         raise _expected(key, what, value) from None
+
+
+def _parse_db_slow(value: object) -> float:
+    what = f"a CPU time per database statement up to {format_duration(MAX_DB_SLOW_S)}, like '2ms'"
+    try:
+        seconds = _parse_delay("db_slow", value)
+    except ValueError:
+        raise _expected("db_slow", what, value) from None
+    if seconds > MAX_DB_SLOW_S:
+        raise _expected("db_slow", what, value)
+    return seconds
 
 
 def _split_list(value: object, key: str, what: str) -> list[str]:
@@ -216,6 +237,8 @@ def _parse_value(key: str, value: object) -> object:
         return _parse_delay(key, value)
     if key == "slow":
         return _parse_slow(value)
+    if key == "db_slow":
+        return _parse_db_slow(value)
     if key == "paths":
         return _parse_paths(value)
     return _parse_seed(value)

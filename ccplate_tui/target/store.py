@@ -3,7 +3,8 @@
 Every call runs on the event loop thread: each statement is short (WAL, no fsync), and
 a thread hop would cost more than the statement. Nothing ever waits inside SQLite
 (busy_timeout=0); a busy database is retried with `asyncio.sleep`, so a writer in another process
-never blocks this loop.
+never blocks this loop. Every statement after opening goes through `_one` / `_exec`, which charge
+its CPU time to the store's DbMeter (the database load on `/metrics`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from ccplate_tui.target.db_meter import DbMeter
 
 DEMO_EMAIL = "load-test@example.com"
 DEMO_PASSWORD = "test-password"
@@ -161,8 +164,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 class TargetStore:
     """One target's view of the database file; several stores (or processes) may share a file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, meter: DbMeter | None = None) -> None:
         self.path = Path(path)
+        self.meter = meter if meter is not None else DbMeter()
         self._conn = _connect(self.path)
         self._schema_conn = _connect(self.path)
         try:
@@ -207,9 +211,20 @@ class TargetStore:
         self._conn.close()
         self._schema_conn.close()
 
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """The first row of a query on the main connection (None when there is none), metered."""
+        conn = self._conn
+        return self.meter.run(conn, lambda: conn.execute(sql, params).fetchone())
+
+    def _exec(
+        self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()
+    ) -> sqlite3.Cursor:
+        """One statement on `conn`, metered."""
+        return self.meter.run(conn, lambda: conn.execute(sql, params))
+
     def ping(self) -> None:
         """A real round trip to SQLite; raises sqlite3.Error when the database is unusable."""
-        self._conn.execute("SELECT 1").fetchone()
+        self._one("SELECT 1")
 
     async def _write(self, action: Callable[[], T], *, gated: bool = True) -> T:
         """Run a write, retrying (without blocking the loop) while another process holds the DB."""
@@ -239,9 +254,9 @@ class TargetStore:
         key = email.strip().lower()
         if key in self._users:
             return self._users[key]
-        row = self._conn.execute(
+        row = self._one(
             "SELECT id, email, name, password, created_at FROM users WHERE email = ?", (key,)
-        ).fetchone()
+        )
         user = None if row is None else _user_from_row(row)
         if user is not None or len(self._users) < 10_000:  # bounded: emails are client input
             self._users[key] = user
@@ -251,7 +266,7 @@ class TargetStore:
         for user in self._users.values():
             if user is not None and user.id == user_id:
                 return user
-        row = self._conn.execute("SELECT email FROM users WHERE id = ?", (user_id,)).fetchone()
+        row = self._one("SELECT email FROM users WHERE id = ?", (user_id,))
         return None if row is None else self.find_user(row[0])
 
     def demo_user(self) -> User:
@@ -273,7 +288,8 @@ class TargetStore:
         created = time.time()
 
         def insert() -> int:
-            cursor = self._conn.execute(
+            cursor = self._exec(
+                self._conn,
                 "INSERT INTO files (filename, content_type, size, sha256, content, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (filename, content_type, len(content), sha256, content, created),
@@ -284,14 +300,14 @@ class TargetStore:
         return StoredFile(file_id, filename, content_type, len(content), sha256, created)
 
     def get_file(self, file_id: int) -> StoredFile | None:
-        row = self._conn.execute(
+        row = self._one(
             "SELECT id, filename, content_type, size, sha256, created_at FROM files WHERE id = ?",
             (file_id,),
-        ).fetchone()
+        )
         return None if row is None else StoredFile(*row)
 
     def get_file_content(self, file_id: int) -> bytes | None:
-        row = self._conn.execute("SELECT content FROM files WHERE id = ?", (file_id,)).fetchone()
+        row = self._one("SELECT content FROM files WHERE id = ?", (file_id,))
         return None if row is None else bytes(row[0])
 
     # builder analytics ---------------------------------------------------------------------
@@ -313,7 +329,8 @@ class TargetStore:
             time.time(),
         )
         await self._write(
-            lambda: self._conn.execute(
+            lambda: self._exec(
+                self._conn,
                 "INSERT INTO builder_analytics (component_name, description, preferences, mock, "
                 "duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 row,
@@ -324,7 +341,7 @@ class TargetStore:
 
     def lock_holder(self) -> LockHolder | None:
         """The current holder of the DB-level schema lock, as last committed."""
-        row = self._conn.execute("SELECT holder, since FROM schema_lock WHERE id = 1").fetchone()
+        row = self._one("SELECT holder, since FROM schema_lock WHERE id = 1")
         if row is None or row[0] is None:
             return None
         return LockHolder(row[0], float(row[1] or 0.0))
@@ -354,7 +371,8 @@ class TargetStore:
 
             def claim() -> int:
                 now = time.time()  # fresh: the write may have waited for another process
-                cursor = conn.execute(
+                cursor = self._exec(
+                    conn,
                     "UPDATE schema_lock SET holder = ?, since = ? "
                     "WHERE id = 1 AND (holder IS NULL OR since IS NULL OR since < ?)",
                     (me.holder, now, now - STALE_LOCK_S),
@@ -371,23 +389,24 @@ class TargetStore:
         released = False
         try:
             async with self._write_gate:
-                await self._write(lambda: conn.execute("BEGIN IMMEDIATE"), gated=False)
+                await self._write(lambda: self._exec(conn, "BEGIN IMMEDIATE"), gated=False)
                 try:
                     version = await self._apply_steps(conn, model, me)
                     # Released in the same commit as the schema: never a window where the schema
                     # is half-visible or the lock is free before the commit.
-                    cursor = conn.execute(
+                    cursor = self._exec(
+                        conn,
                         "UPDATE schema_lock SET holder = NULL, since = NULL "
                         "WHERE id = 1 AND holder = ?",
                         (me.holder,),
                     )
                     if cursor.rowcount != 1:
                         raise RuntimeError("the schema lock was taken over while applying")
-                    conn.execute("COMMIT")
+                    self._exec(conn, "COMMIT")
                     released = True
                 finally:
                     if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                        self._exec(conn, "ROLLBACK")
             return AppliedSchema(model, version)
         finally:
             if not released:
@@ -395,19 +414,22 @@ class TargetStore:
 
     async def _apply_steps(self, conn: sqlite3.Connection, model: str, me: LockHolder) -> int:
         """Model row, then its fields, then an index, with pauses that widen any race window."""
-        cursor = conn.execute(
+        cursor = self._exec(
+            conn,
             "INSERT INTO schema_models (name, holder, applied_at) VALUES (?, ?, ?)",
             (model, me.holder, time.time()),
         )
         model_id = int(cursor.lastrowid or 0)
         await self._pause()
         for name, kind in SCHEMA_FIELDS:
-            conn.execute(
+            self._exec(
+                conn,
                 "INSERT INTO schema_fields (model_id, name, type) VALUES (?, ?, ?)",
                 (model_id, name, kind),
             )
             await self._pause()
-        conn.execute(
+        self._exec(
+            conn,
             "INSERT INTO schema_indexes (model_id, name, columns) VALUES (?, ?, ?)",
             (model_id, f"{model}_createdAt_idx", "createdAt"),
         )
@@ -422,7 +444,8 @@ class TargetStore:
         conn = self._schema_conn
         conn.execute("PRAGMA busy_timeout = 2000")  # rare path: a short blocking wait is fine
         try:
-            conn.execute(
+            self._exec(
+                conn,
                 "UPDATE schema_lock SET holder = NULL, since = NULL WHERE id = 1 AND holder = ?",
                 (me.holder,),
             )
