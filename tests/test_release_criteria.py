@@ -23,10 +23,20 @@ from ccplate_tui.release.criteria import (
     SENTRY_NOT_RUN,
     ChecklistProgress,
     Criterion,
+    PlanMeasures,
     SentryCapture,
+    SentryWiring,
     Verdict,
     evaluate_release,
     format_ms,
+)
+from ccplate_tui.release.evidence import Evidence
+from ccplate_tui.release.plan_rows import (
+    AVAILABILITY_UNMEASURED,
+    CAPTURE_UNMEASURED,
+    DATABASE_UNMEASURED,
+    WIRING_UNCHECKED,
+    Measurement,
 )
 from tests.ui.overview_fixtures import (
     BARE_TOML,
@@ -37,6 +47,24 @@ from tests.ui.overview_fixtures import (
 )
 
 SENTRY_OK = SentryCapture(True, "event 3f2a received (HTTP 200)")
+PROBES = Evidence("probe window", started_at=1_750_000_000.0, duration=3600.0)
+MEASURED = PlanMeasures(
+    availability=Measurement(0.9995, PROBES, count=2000),
+    database_load=Measurement(31.0, Evidence("source db_cpu", run_id="r1")),
+    error_capture=Measurement(1.0, Evidence("Sentry event API"), count=40),
+)
+"""The three plan rows a load run alone cannot measure, measured and passing."""
+WIRED = SentryWiring(7, 7, (), None, Evidence("Sentry compatibility check"))
+
+
+def judge(load: object, **kwargs: object) -> Verdict:
+    """evaluate_release with the plan's other rows and the Sentry wiring measured and passing,
+    so each test looks at the criteria it is about."""
+    kwargs.setdefault("measures", MEASURED)
+    kwargs.setdefault("wiring", WIRED)
+    return evaluate_release(load, **kwargs)  # type: ignore[arg-type]
+
+
 CHECKLIST_DONE = ChecklistProgress(passed=21, total=21)
 HEALTHY = spread(1000, 40.0, 300.0)
 """A healthy run: p99 about 297 ms, no errors."""
@@ -52,26 +80,46 @@ def statuses(verdict: Verdict) -> dict[str, str]:
 
 def test_before_any_run_is_no_go_with_every_unknown_listed() -> None:
     verdict = evaluate_release(None)
-    assert verdict.go is False
+    assert verdict.go is False and verdict.rehearsal is False
+    assert verdict.word == "NO-GO"
     assert verdict.headline == "No load run yet"
-    assert verdict.reasons == (NO_RUN, SENTRY_NOT_RUN, CHECKLIST_MISSING)
-    assert set(statuses(verdict).values()) == {"unknown"}
+    assert verdict.reasons == (
+        NO_RUN,
+        SENTRY_NOT_RUN,
+        WIRING_UNCHECKED,
+        CHECKLIST_MISSING,
+        AVAILABILITY_UNMEASURED,
+        DATABASE_UNMEASURED,
+        CAPTURE_UNMEASURED,
+    )
+    assert set(statuses(verdict).values()) == {"unknown", "not_measured"}
     assert [c.name for c in verdict.criteria] == [
         "Response time",
         "Error rate",
+        "Availability",
+        "Database load",
+        "Error capture",
         "Load thresholds",
         "Error tracking",
+        "Sentry wiring",
         "Deploy checklist",
+    ]
+    assert [c.name for c in verdict.criteria if c.plan] == [
+        "Response time",
+        "Error rate",
+        "Availability",
+        "Database load",
+        "Error capture",
     ]
     assert by_name(verdict)["Response time"].target == "p99 < 500 ms"
     assert by_name(verdict)["Error rate"].target == "< 0.1%"
 
 
 def test_a_healthy_finished_run_with_every_check_passed_is_go() -> None:
-    verdict = evaluate_release(run_result(HEALTHY), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    verdict = judge(run_result(HEALTHY), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert verdict.go is True
     assert verdict.reasons == ()
-    assert verdict.headline == "All 5 success criteria pass"
+    assert verdict.headline == "All 9 criteria pass"
     assert set(statuses(verdict).values()) == {"pass"}
     values = {c.name: c.value for c in verdict.criteria}
     assert values["Response time"].startswith("p99 29") and values["Response time"].endswith("ms")
@@ -81,7 +129,7 @@ def test_a_healthy_finished_run_with_every_check_passed_is_go() -> None:
 
 
 def test_a_healthy_run_without_sentry_and_checklist_is_no_go_naming_both() -> None:
-    verdict = evaluate_release(run_result(HEALTHY))
+    verdict = judge(run_result(HEALTHY))
     assert verdict.go is False
     assert verdict.reasons == (SENTRY_NOT_RUN, CHECKLIST_MISSING)
     assert verdict.headline == SENTRY_NOT_RUN
@@ -90,9 +138,7 @@ def test_a_healthy_run_without_sentry_and_checklist_is_no_go_naming_both() -> No
 
 
 def test_p99_at_the_limit_fails_and_just_under_it_passes() -> None:
-    at_limit = evaluate_release(
-        run_result([500.0] * 200), sentry=SENTRY_OK, checklist=CHECKLIST_DONE
-    )
+    at_limit = judge(run_result([500.0] * 200), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert statuses(at_limit)["Response time"] == "fail"
     assert by_name(at_limit)["Response time"].value == "p99 500 ms"
     assert at_limit.go is False
@@ -101,7 +147,7 @@ def test_p99_at_the_limit_fails_and_just_under_it_passes() -> None:
     assert at_limit.reasons[0].startswith("Response time too slow")
     assert "load thresholds failed" in at_limit.reasons[1]
 
-    under = evaluate_release(run_result([499.9] * 200), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    under = judge(run_result([499.9] * 200), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert statuses(under)["Response time"] == "pass"
     # Truncated, never rounded up to a value that would read as failing.
     assert by_name(under)["Response time"].value == "p99 499 ms"
@@ -111,7 +157,7 @@ def test_p99_at_the_limit_fails_and_just_under_it_passes() -> None:
 def test_the_p99_of_a_finished_run_comes_from_its_totals() -> None:
     # 98 fast requests and 2 slow ones: the 99th percentile is a slow one.
     slow_tail = [50.0] * 98 + [900.0] * 2
-    verdict = evaluate_release(run_result(slow_tail))
+    verdict = judge(run_result(slow_tail))
     rt = by_name(verdict)["Response time"]
     assert rt.status == "fail"
     assert 895 <= int(rt.value.split()[1].replace(",", "")) <= 905
@@ -119,13 +165,13 @@ def test_the_p99_of_a_finished_run_comes_from_its_totals() -> None:
 
 def test_error_rate_at_0_1_percent_fails_and_below_passes() -> None:
     thousand = [100.0] * 1000
-    one_in_a_thousand = evaluate_release(run_result(thousand, failures=1))
+    one_in_a_thousand = judge(run_result(thousand, failures=1))
     rate = by_name(one_in_a_thousand)["Error rate"]
     assert (rate.status, rate.value) == ("fail", "0.10%")
     assert "Error rate too high: 0.10% of requests failed" in one_in_a_thousand.reasons[0]
 
     two_thousand = [100.0] * 2000
-    half = evaluate_release(run_result(two_thousand, failures=1))
+    half = judge(run_result(two_thousand, failures=1))
     assert (by_name(half)["Error rate"].status, by_name(half)["Error rate"].value) == (
         "pass",
         "0.05%",
@@ -134,7 +180,7 @@ def test_error_rate_at_0_1_percent_fails_and_below_passes() -> None:
 
 def test_every_failing_criterion_is_a_reason_fails_before_unknowns() -> None:
     bad = [800.0] * 100
-    verdict = evaluate_release(run_result(bad, failures=10))
+    verdict = judge(run_result(bad, failures=10))
     assert verdict.go is False
     kinds = [r.split(":")[0] for r in verdict.reasons]
     assert kinds == [
@@ -150,7 +196,7 @@ def test_every_failing_criterion_is_a_reason_fails_before_unknowns() -> None:
 
 
 def test_no_data_threshold_counts_as_failed() -> None:
-    verdict = evaluate_release(
+    verdict = judge(
         run_result(HEALTHY, toml=NO_DATA_TOML), sentry=SENTRY_OK, checklist=CHECKLIST_DONE
     )
     thresholds = by_name(verdict)["Load thresholds"]
@@ -162,9 +208,7 @@ def test_no_data_threshold_counts_as_failed() -> None:
 
 
 def test_a_run_without_thresholds_leaves_that_criterion_unknown() -> None:
-    verdict = evaluate_release(
-        run_result(HEALTHY, toml=BARE_TOML), sentry=SENTRY_OK, checklist=CHECKLIST_DONE
-    )
+    verdict = judge(run_result(HEALTHY, toml=BARE_TOML), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert statuses(verdict)["Load thresholds"] == "unknown"
     assert verdict.go is False
     assert verdict.reasons == ("Load thresholds unknown: the load run defines no thresholds",)
@@ -172,7 +216,7 @@ def test_a_run_without_thresholds_leaves_that_criterion_unknown() -> None:
 
 @pytest.mark.parametrize("stopped", ["interrupted", "aborted", "error"])
 def test_a_run_cut_short_is_no_go_even_when_its_thresholds_pass(stopped: str) -> None:
-    verdict = evaluate_release(
+    verdict = judge(
         run_result(HEALTHY, stopped=stopped), sentry=SENTRY_OK, checklist=CHECKLIST_DONE
     )
     thresholds = by_name(verdict)["Load thresholds"]
@@ -183,7 +227,7 @@ def test_a_run_cut_short_is_no_go_even_when_its_thresholds_pass(stopped: str) ->
 
 
 def test_a_run_without_requests_is_unknown_not_a_pass() -> None:
-    verdict = evaluate_release(run_result([]), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    verdict = judge(run_result([]), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     s = statuses(verdict)
     assert (s["Response time"], s["Error rate"]) == ("unknown", "unknown")
     assert s["Load thresholds"] == "fail"  # both thresholds are NO DATA
@@ -194,7 +238,7 @@ def test_a_run_without_requests_is_unknown_not_a_pass() -> None:
 
 def test_a_live_run_is_in_progress_and_no_go_even_when_all_passes() -> None:
     view = live_view(HEALTHY, elapsed=83.0)
-    verdict = evaluate_release(view, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    verdict = judge(view, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert verdict.go is False
     assert verdict.headline == "Load run in progress (1m23s of 2m0s)"
     assert verdict.reasons == (
@@ -205,7 +249,7 @@ def test_a_live_run_is_in_progress_and_no_go_even_when_all_passes() -> None:
 
 def test_a_live_run_reads_its_totals_and_lists_failures_after_the_progress() -> None:
     view = live_view([50.0] * 98 + [900.0] * 2, failures=5, elapsed=10.0)
-    verdict = evaluate_release(view)
+    verdict = judge(view)
     assert view.total_latency.p99 == pytest.approx(900.0, rel=0.01)
     assert verdict.headline.startswith("Load run in progress")
     assert verdict.reasons[0].startswith("Load run still in progress")
@@ -216,28 +260,28 @@ def test_a_live_run_reads_its_totals_and_lists_failures_after_the_progress() -> 
 
 def test_a_live_view_whose_scenarios_are_done_is_final() -> None:
     view = live_view(HEALTHY, elapsed=120.0, state="done")
-    verdict = evaluate_release(view, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    verdict = judge(view, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert verdict.go is True
 
 
 def test_running_overrides_what_the_view_says() -> None:
     running = live_view(HEALTHY, state="running")
-    ended = evaluate_release(running, sentry=SENTRY_OK, checklist=CHECKLIST_DONE, running=False)
+    ended = judge(running, sentry=SENTRY_OK, checklist=CHECKLIST_DONE, running=False)
     assert ended.go is True
     done = live_view(HEALTHY, state="done")
-    still = evaluate_release(done, sentry=SENTRY_OK, checklist=CHECKLIST_DONE, running=True)
+    still = judge(done, sentry=SENTRY_OK, checklist=CHECKLIST_DONE, running=True)
     assert still.go is False and still.headline.startswith("Load run in progress")
 
 
 def test_a_live_view_before_the_first_request() -> None:
-    verdict = evaluate_release(live_view([], elapsed=1.0))
+    verdict = judge(live_view([], elapsed=1.0))
     s = statuses(verdict)
     assert (s["Response time"], s["Error rate"]) == ("unknown", "unknown")
     assert by_name(verdict)["Response time"].value == "no requests"
 
 
 def test_sentry_capture_fail_and_pass() -> None:
-    failed = evaluate_release(
+    failed = judge(
         run_result(HEALTHY),
         sentry=SentryCapture(False, "ingest answered 403: wrong key or region"),
         checklist=CHECKLIST_DONE,
@@ -247,9 +291,7 @@ def test_sentry_capture_fail_and_pass() -> None:
     assert failed.reasons == (
         "Sentry did not receive the test error: ingest answered 403: wrong key or region",
     )
-    bare = evaluate_release(
-        run_result(HEALTHY), sentry=SentryCapture(False), checklist=CHECKLIST_DONE
-    )
+    bare = judge(run_result(HEALTHY), sentry=SentryCapture(False), checklist=CHECKLIST_DONE)
     assert bare.reasons == ("Sentry did not receive the test error",)
 
 
@@ -274,7 +316,7 @@ def test_sentry_capture_fail_and_pass() -> None:
 def test_error_tracking_needs_the_app_wired_not_only_a_working_dsn(
     capture: SentryCapture, status: str, value: str, reason: str | None
 ) -> None:
-    verdict = evaluate_release(run_result(HEALTHY), sentry=capture, checklist=CHECKLIST_DONE)
+    verdict = judge(run_result(HEALTHY), sentry=capture, checklist=CHECKLIST_DONE)
     tracking = by_name(verdict)["Error tracking"]
     assert (tracking.status, tracking.value) == (status, value)
     assert verdict.reasons == ((reason,) if reason else ())
@@ -291,7 +333,7 @@ def test_error_tracking_needs_the_app_wired_not_only_a_working_dsn(
     ],
 )
 def test_checklist_progress(progress: ChecklistProgress, status: str, value: str) -> None:
-    verdict = evaluate_release(run_result(HEALTHY), sentry=SENTRY_OK, checklist=progress)
+    verdict = judge(run_result(HEALTHY), sentry=SENTRY_OK, checklist=progress)
     item = by_name(verdict)["Deploy checklist"]
     assert (item.status, item.value) == (status, value)
     assert verdict.go is (status == "pass")
@@ -300,7 +342,7 @@ def test_checklist_progress(progress: ChecklistProgress, status: str, value: str
 
 
 def test_verdict_and_criteria_are_frozen() -> None:
-    verdict = evaluate_release(None)
+    verdict = judge(None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         verdict.go = True  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -312,7 +354,7 @@ def test_more_than_three_failed_thresholds_are_summarised() -> None:
         'checks = ["rate>0.99"]',
         'checks = ["rate>0.99"]\nhttp_reqs = ["count>100000"]\ndata_sent = ["count>1"]',
     )
-    verdict = evaluate_release(run_result([800.0] * 10, failures=5, toml=toml))
+    verdict = judge(run_result([800.0] * 10, failures=5, toml=toml))
     reason = next(r for r in verdict.reasons if "load thresholds failed" in r)
     assert reason.startswith("5 of 5 load thresholds failed:")
     assert reason.endswith("and 2 more")
@@ -327,14 +369,14 @@ def test_format_ms_truncates(ms: float, text: str) -> None:
 
 
 def test_a_run_cut_short_without_thresholds_still_says_so() -> None:
-    verdict = evaluate_release(run_result(HEALTHY, stopped="interrupted", toml=BARE_TOML))
+    verdict = judge(run_result(HEALTHY, stopped="interrupted", toml=BARE_TOML))
     thresholds = by_name(verdict)["Load thresholds"]
     assert (thresholds.status, thresholds.value) == ("fail", "none defined, run interrupted")
     assert verdict.reasons[0].startswith("Load run interrupted before its planned end")
 
 
 def test_failed_thresholds_of_a_run_cut_short_show_both() -> None:
-    verdict = evaluate_release(run_result([900.0] * 50, stopped="aborted"))
+    verdict = judge(run_result([900.0] * 50, stopped="aborted"))
     thresholds = by_name(verdict)["Load thresholds"]
     assert (thresholds.status, thresholds.value) == ("fail", "1 of 2 pass, run aborted")
     assert verdict.reasons[1].startswith("1 of 2 load thresholds failed: http_req_duration")
@@ -374,15 +416,15 @@ def test_a_recorded_run_read_back_gives_the_same_verdict_as_the_run(
     recorded = latest_run(tmp_path, "mixed")
     assert recorded is not None
     for extra in ({}, {"sentry": SENTRY_OK, "checklist": CHECKLIST_DONE}):
-        live = evaluate_release(result, **extra)  # type: ignore[arg-type]
-        from_file = evaluate_release(recorded, **extra)  # type: ignore[arg-type]
+        live = judge(result, run_id=recorded.run_id, **extra)  # type: ignore[arg-type]
+        from_file = judge(recorded, **extra)  # type: ignore[arg-type]
         assert from_file == live
 
 
-def test_a_healthy_recorded_run_is_go_and_shows_its_time_scale() -> None:
+def test_a_healthy_scaled_recorded_run_is_a_rehearsal_and_shows_its_time_scale() -> None:
     record = record_from_result(run_result(HEALTHY), ["mixed"], time_scale=0.05)
-    verdict = evaluate_release(record, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
-    assert verdict.go is True
+    verdict = judge(record, sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    assert verdict.go is False and verdict.word == "GO (REHEARSAL)"
     assert by_name(verdict)["Load thresholds"].value == "2 of 2 pass, time scale 0.05"
 
 
@@ -405,17 +447,19 @@ def _handmade(**changes: object) -> RunRecord:
 
 
 def test_a_recorded_no_data_threshold_fails_and_is_named() -> None:
-    verdict = evaluate_release(_handmade(), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
+    verdict = judge(_handmade(), sentry=SENTRY_OK, checklist=CHECKLIST_DONE)
     assert verdict.go is False
     assert by_name(verdict)["Response time"].value == "p99 180 ms"
-    assert by_name(verdict)["Error rate"] == Criterion("Error rate", "< 0.1%", "0.02%", "pass")
+    rate = by_name(verdict)["Error rate"]
+    assert (rate.target, rate.value, rate.status, rate.plan) == ("< 0.1%", "0.02%", "pass", True)
+    assert rate.evidence.run_id == "r1" and rate.evidence.duration == 300.0
     assert verdict.reasons == (
         "1 of 2 load thresholds failed: checks{scenario:auth_burst} rate>0.99 (no data)",
     )
 
 
 def test_a_recorded_run_without_requests_is_unknown_and_a_stopped_one_fails() -> None:
-    empty = evaluate_release(
+    empty = judge(
         _handmade(p99_ms=None, error_fraction=None, requests=0, thresholds=()),
         sentry=SENTRY_OK,
         checklist=CHECKLIST_DONE,
@@ -423,11 +467,15 @@ def test_a_recorded_run_without_requests_is_unknown_and_a_stopped_one_fails() ->
     assert statuses(empty) == {
         "Response time": "unknown",
         "Error rate": "unknown",
+        "Availability": "pass",
+        "Database load": "pass",
+        "Error capture": "pass",
         "Load thresholds": "unknown",
         "Error tracking": "pass",
+        "Sentry wiring": "pass",
         "Deploy checklist": "pass",
     }
-    stopped = evaluate_release(
+    stopped = judge(
         _handmade(thresholds=_handmade().thresholds[:1], stopped="error"),
         sentry=SENTRY_OK,
         checklist=CHECKLIST_DONE,
@@ -439,5 +487,5 @@ def test_a_recorded_run_without_requests_is_unknown_and_a_stopped_one_fails() ->
 
 
 def test_a_recorded_run_marked_running_reports_its_elapsed_time() -> None:
-    verdict = evaluate_release(_handmade(), running=True)
+    verdict = judge(_handmade(), running=True)
     assert verdict.headline == "Load run in progress (5m0s elapsed)"

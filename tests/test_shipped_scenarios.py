@@ -72,6 +72,7 @@ def test_auth_burst(config: Config) -> None:
     assert thresholds(s) == {
         "http_req_duration{scenario:auth_burst}": ["p(99)<200"],  # "Target: <200ms"
         "http_req_failed{scenario:auth_burst}": ["rate<0.01"],
+        "db_cpu": ["max<50"],  # success criteria "Database Load < 50% CPU at peak"
     }
     predicate = request.checks[0].predicate
     assert predicate(401, b"", 5.0, {}) and not predicate(500, b"", 5.0, {})  # type: ignore[operator]
@@ -140,6 +141,7 @@ def test_mixed_workload(config: Config) -> None:
     assert thresholds(suite) == {
         "http_req_duration": ["p(99)<500"],
         "http_req_failed": ["rate<0.001"],
+        "db_cpu": ["max<50"],  # success criteria "Database Load < 50% CPU at peak"
     }
     assert all(t.tags == () for t in suite.thresholds)
 
@@ -178,3 +180,14 @@ def test_shipped_config_pickles_and_scales(config: Config) -> None:
         [6, 18, 6]
     )
     assert fast.scenarios["auth_burst"].think_time == 1.0
+
+
+def test_db_cpu_source(config: Config) -> None:
+    # Success criteria "Database Load < 50% CPU at peak": the demo target's own measurement.
+    source = config.sources["db_cpu"]
+    assert (source.kind, source.url, source.query) == (
+        "metrics",
+        "http://127.0.0.1:8787/metrics",
+        "ccplate_db_cpu_percent",
+    )
+    assert source.unit == "%" and not source.allow_remote

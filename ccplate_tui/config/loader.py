@@ -38,6 +38,7 @@ from ccplate_tui.config.model import (
     TargetSpec,
 )
 from ccplate_tui.config.reader import Parse, describe_value, scalar_text
+from ccplate_tui.config.sources import read_sources, validate_source_threshold
 from ccplate_tui.config.thresholds import (
     ThresholdSpec,
     ThresholdSyntaxError,
@@ -62,7 +63,9 @@ EXECUTOR_OPTIONS: dict[str, tuple[str, ...]] = {
 """k6's own options per executor (k6 spelling); `startTime` and `gracefulStop` apply to all."""
 
 _COMMON_OPTIONS = ("startTime", "gracefulStop")
-_TOP_KEYS = ("target", "options", "thresholds", "scenarios", "suites", "sentry", "checklist")
+_TOP_KEYS = (
+    "target", "options", "thresholds", "scenarios", "suites", "sentry", "checklist", "sources",
+)  # fmt: skip
 _SCENARIO_KEYS = (
     "executor", "description", "think_time", "tags", "thresholds", "expected_statuses", "http2",
     "timeout", "requests",
@@ -114,7 +117,14 @@ class _Loader(ChecklistReader):
             except ThresholdSyntaxError as exc:
                 raise self.expression_error(key_path, "threshold key", exc, at="key") from None
             written = key
-            if scenario is not None:
+            is_source = metric in getattr(self, "source_specs", {})
+            if is_source and tags:
+                raise self.error(
+                    key_path,
+                    f"source {metric} has no tags to filter on; write just {metric}",
+                    "key",
+                )
+            if scenario is not None and not is_source:
                 merged = dict(tags)
                 if merged.get("scenario", scenario) != scenario:
                     raise self.error(
@@ -151,7 +161,10 @@ class _Loader(ChecklistReader):
                 except ThresholdSyntaxError as exc:
                     raise self.expression_error(source_path, "threshold", exc) from None
                 try:
-                    validate_threshold(metric, expr)
+                    if is_source:
+                        validate_source_threshold(metric, expr)
+                    else:
+                        validate_threshold(metric, expr)
                 except ThresholdSyntaxError as exc:
                     # An unknown metric is the key's fault; a wrong aggregation the expression's.
                     if exc.source == source:
@@ -479,6 +492,9 @@ class _Loader(ChecklistReader):
         self.table(data, root, _TOP_KEYS)
         target = self.get(data, root, "target", self.target, TargetSpec())
         options = self.get(data, root, "options", self.options, OptionsSpec())
+        self.source_specs = self.get(
+            data, root, "sources", lambda v, p: read_sources(self, v, p), {}
+        )
         thresholds = self.get(
             data, root, "thresholds", lambda v, p: self.thresholds(v, p, None), ()
         )
@@ -503,7 +519,17 @@ class _Loader(ChecklistReader):
             lambda v, p: self.checklist(v, p, target.base_url, runnable),
             None,
         )
-        return Config(self.file, target, options, scenarios, suites, thresholds, sentry, checklist)
+        return Config(
+            self.file,
+            target,
+            options,
+            scenarios,
+            suites,
+            thresholds,
+            sentry,
+            checklist,
+            sources=self.source_specs,
+        )
 
     def sentry(self, value: Any, path: KeyPath) -> SentrySpec:
         keys = ("project", "dsn", "org", "project_slug", "api_url")

@@ -188,6 +188,29 @@ class SentrySpec:
     """Sentry's web API base, when it cannot be derived from the DSN's host."""
 
 
+SourceKind = Literal["prometheus", "metrics", "json", "command"]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A `[sources.NAME]` table: a number sampled once per interval during a run (config/sources.py).
+
+    `kind` says which one of `url` (prometheus, metrics, json) or `command` is set, and what
+    `query` means: a PromQL query (prometheus), a metric name (metrics) or a path (json).
+    """
+
+    name: str
+    kind: SourceKind
+    url: str | None = None
+    command: tuple[str, ...] = ()
+    query: str = ""
+    labels: Tags = ()
+    """For `metrics`: the labels the sample must carry."""
+    timeout: float = 2.0
+    unit: str = ""
+    allow_remote: bool = False
+
+
 @dataclass(frozen=True)
 class OptionsSpec:
     """Run-wide options."""
@@ -212,3 +235,5 @@ class Config:
     sentry: SentrySpec = field(default_factory=SentrySpec)
     checklist: Checklist | None = None
     """The deploy checklist (`[checklist]`), None when the file has none."""
+    sources: dict[str, SourceSpec] = field(default_factory=dict)
+    """Metric sources (`[sources.NAME]`), sampled during every load run."""

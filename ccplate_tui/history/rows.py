@@ -46,8 +46,11 @@ class StoredThreshold:
     baseline: float | None = None
     """For a relative threshold: the baseline run's value it was judged against."""
     limit: float | None = None
+    reason: str | None = None
+    """Why a NO DATA threshold on a metric source had no value."""
 
     def to_json(self) -> dict[str, Any]:
+        reason = {"reason": self.reason} if self.reason else {}
         return {
             "key": self.key,
             "expression": self.expression,
@@ -57,6 +60,7 @@ class StoredThreshold:
             "first_failed_at": _finite(self.first_failed_at),
             "baseline": _finite(self.baseline),
             "limit": _finite(self.limit),
+            **reason,
         }
 
     @classmethod
@@ -73,6 +77,7 @@ class StoredThreshold:
             first_failed_at=_number(data, "first_failed_at"),
             baseline=_number(data, "baseline"),
             limit=_number(data, "limit"),
+            reason=data.get("reason") if isinstance(data.get("reason"), str) else None,
         )
 
 

@@ -116,7 +116,12 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(db: sqlite3.Connection) -> None:
+    """The metric sources' samples of each interval (`[sources.NAME]`), committed with it."""
+    _statements(db, "ALTER TABLE intervals ADD COLUMN sources TEXT NOT NULL DEFAULT '[]'")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 """`MIGRATIONS[n]` turns schema version n into n + 1; append, never edit a shipped one."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

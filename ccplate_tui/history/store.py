@@ -43,6 +43,7 @@ from ccplate_tui.load.metrics_codec import (
 )
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
+from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.process_identity import process_alive as alive
 from ccplate_tui.process_identity import process_started
 
@@ -58,7 +59,7 @@ _RUN_COLUMNS = (
     "(SELECT COUNT(*) FROM intervals WHERE run_id = runs.id), "
     '(SELECT MAX("end") FROM intervals WHERE run_id = runs.id)'
 )
-_INTERVAL_COLUMNS = 'idx, start, "end", wall_time, metrics, progress, health, notes'
+_INTERVAL_COLUMNS = 'idx, start, "end", wall_time, metrics, progress, health, notes, sources'
 
 
 class UnknownRun(KeyError):
@@ -205,7 +206,7 @@ class HistoryStore:
         with self._write() as db:
             db.execute(
                 f"INSERT OR REPLACE INTO intervals (run_id, {_INTERVAL_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     snapshot.index,
@@ -216,6 +217,7 @@ class HistoryStore:
                     _dumps([asdict(p) for p in snapshot.progress]),
                     _dumps(asdict(snapshot.health)) if snapshot.health else None,
                     _dumps(list(snapshot.notes)),
+                    _dumps([asdict(sample) for sample in snapshot.sources]),
                 ),
             )
 
@@ -240,6 +242,7 @@ class HistoryStore:
                 first_failed_at=r.first_failed_at,
                 baseline=getattr(r, "baseline", None),
                 limit=getattr(r, "limit", None),
+                reason=getattr(r, "reason", None),
             ).to_json()
             for r in result.thresholds
         ]
@@ -401,7 +404,7 @@ class HistoryStore:
             next_idx = rows[-1][0] + 1
 
     def _interval_from_row(self, run_id: str, row: tuple) -> IntervalSnapshot:
-        idx, start, end, wall_time, metrics, progress, health, notes = row
+        idx, start, end, wall_time, metrics, progress, health, notes, sources = row
         try:
             return IntervalSnapshot(
                 index=idx,
@@ -412,11 +415,31 @@ class HistoryStore:
                 health=_dataclass(WorkerHealth, json.loads(health)) if health else None,
                 wall_time=wall_time,
                 notes=tuple(json.loads(notes)),
+                sources=tuple(_dataclass(SourceSample, s) for s in json.loads(sources)),
             )
         except (MetricsCodecError, ValueError, TypeError) as exc:
             raise HistoryError(
                 f"{self.path}: interval {idx} of run {run_id} is damaged: {exc}"
             ) from exc
+
+    def source_samples(self, run_id: str) -> dict[str, list[SourceSample]]:
+        """Every metric-source sample of a run by source name, in order (killed runs too)."""
+        samples: dict[str, list[SourceSample]] = {}
+        rows = self._read(
+            "SELECT idx, sources FROM intervals WHERE run_id = ? AND sources != '[]' ORDER BY idx",
+            (run_id,),
+        )
+        for idx, text in rows:
+            try:
+                for data in json.loads(text):
+                    sample = _dataclass(SourceSample, data)
+                    samples.setdefault(sample.name, []).append(sample)
+            except (ValueError, TypeError) as exc:
+                raise HistoryError(
+                    f"{self.path}: the source samples of interval {idx} of run {run_id} are "
+                    f"damaged: {exc}"
+                ) from exc
+        return samples
 
     def totals(self, run_id: str) -> MetricSet:
         """The run's metrics over its whole length: its intervals merged (kept once computed)."""

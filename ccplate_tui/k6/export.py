@@ -265,6 +265,8 @@ def _thresholds(
 ) -> list[str]:
     by_key: dict[str, list[tuple[str, str]]] = {}
     for spec in specs:
+        if spec.metric in config.sources:
+            continue  # a metric source is sampled by ccplate-tui beside the run, not by k6
         path = _threshold_path(config, spec)
         expr = spec.expr
         if spec.metric not in K6_METRICS:

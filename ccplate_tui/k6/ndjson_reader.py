@@ -21,7 +21,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from ccplate_tui.k6.scenario_progress import K6ProgressTracker
 from ccplate_tui.load.engine import RunUpdate
 from ccplate_tui.load.metrics import BUILTIN_METRICS, Gauge, MetricSet, MetricType, Tags
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
+from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import EVALUATION_PERIOD, ThresholdEvaluator, ThresholdResult
 
 DEFAULT_LATENESS = 0.5
@@ -473,6 +474,7 @@ def follow_k6_ndjson(
     idle_end: float | None = None,
     lateness: float = DEFAULT_LATENESS,
     start: float | None = None,
+    sources: Callable[[], tuple[SourceSample, ...]] | None = None,
 ) -> Iterator[RunUpdate | K6RunEnded]:
     """A `RunUpdate` per interval of a k6 NDJSON file (what `build_live_view` and every engine
     observer take), then one `K6RunEnded`.
@@ -480,7 +482,8 @@ def follow_k6_ndjson(
     `thresholds` None means those the stream declares (picked up as their Metric records
     arrive); pass the plan's to judge the run by scenarios.toml, with `baselines` for its
     relative ones (as LoadRun takes them). `scenarios` (the plan's specs) give the progress its
-    planned durations and iteration counts.
+    planned durations and iteration counts. `sources` gives the metric-source samples taken
+    since its last call (SourceSampler.take), attached to each interval.
     """
     reader = K6NdjsonReader(path, interval, lateness=lateness, start=start)
     from_stream = thresholds is None
@@ -505,6 +508,8 @@ def follow_k6_ndjson(
             fresh = [p for p in problems if p not in reported]
             reported.update(fresh)
             snapshot.notes = (*snapshot.notes, *fresh)
+        if sources is not None:
+            snapshot.sources = sources()
         totals.accumulate(snapshot.metrics)
         evaluator.observe(snapshot)
         progress = tracker.update(snapshot)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.safety import check_target
+from ccplate_tui.load.source_samples import SourceSample
+from ccplate_tui.load.sources import SourceSampler
 from ccplate_tui.load.thresholds import ThresholdResult, baseline_key
 from ccplate_tui.process_lifetime import parent_death_hook
 
@@ -100,16 +102,21 @@ def find_k6(explicit: str | None = None) -> str:
     return found
 
 
-def k6_thresholds(plan: RunPlan, baselines: Mapping[str, float]) -> tuple[RunPlan, list[str]]:
+def k6_thresholds(
+    plan: RunPlan, baselines: Mapping[str, float], sources: Collection[str] = ()
+) -> tuple[RunPlan, list[str]]:
     """The plan as k6 gets it: without the thresholds k6 cannot judge, each with a note.
 
     Those stay in our own evaluation over k6's stream: a sliding window is judged on the
     intervals, a metric k6 lacks or a relative threshold without a baseline is NO DATA.
+    Thresholds on metric sources (`sources`, sampled here beside k6) go without a note.
     """
     kept = []
     notes = []
     for spec in plan.thresholds:
         label = f"{spec.key} '{spec.expr.source}'"
+        if spec.metric in sources:
+            continue
         if spec.metric not in K6_METRICS:
             notes.append(f"{label}: k6 has no {spec.metric}; judged here only (NO DATA)")
         elif spec.expr.window is not None:
@@ -224,7 +231,10 @@ class K6Run:
         self.observers = list(observers or [])
         self.baselines = dict(baselines or {})
         self.k6 = find_k6(k6_binary)
-        k6_plan, self.setup_notes = k6_thresholds(plan, self.baselines)
+        k6_plan, self.setup_notes = k6_thresholds(plan, self.baselines, config.sources)
+        self.sampler = SourceSampler(tuple(config.sources.values()), config.options.interval)
+        """Reads the config's metric sources beside k6, as LoadRun does (load/sources.py)."""
+        self._samples: dict[str, list[SourceSample]] = {name: [] for name in config.sources}
         self.script = export_plan_script(config, k6_plan, self.baselines)
         self.env = dict(env) if env is not None else None
         self.keep_dir = keep_dir
@@ -306,6 +316,7 @@ class K6Run:
         end: K6RunEnded | None = None
         try:
             self._start(folder, stdout_log, stderr_log)
+            self.sampler.start(time.perf_counter(), time.time())
             reader = threading.Thread(
                 target=self._read,
                 args=(folder / "k6.json", stream_done, items),
@@ -320,6 +331,7 @@ class K6Run:
                 self._proc.kill()
             raise
         finally:
+            self.sampler.close()
             self._reap()
             stream_done.set()
             stdout_log.close()
@@ -352,6 +364,7 @@ class K6Run:
                 thresholds=self.plan.thresholds,
                 scenarios=self.plan.scenarios,
                 baselines=self.baselines,
+                sources=self.sampler.take,
             ):
                 items.put(item)
         except Exception as exc:  # handed to the run's thread, which reports it
@@ -378,6 +391,8 @@ class K6Run:
                 self._failure = f"reading k6's --out json stream failed: {detail}"
                 return None
             update: RunUpdate = item
+            for sample in update.snapshot.sources:
+                self._samples.setdefault(sample.name, []).append(sample)
             for observer in self.observers:
                 observer(update)
 
@@ -442,6 +457,7 @@ class K6Run:
             stopped=stopped,
             notes=[*end.notes, *all_notes],
             stop_cause=self.stop_cause if stopped == "interrupted" else None,
+            sources={name: tuple(taken) for name, taken in self._samples.items()},
         )
 
 

@@ -18,6 +18,8 @@ from ccplate_tui.load.pool import WorkerPool
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.safety import check_target
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
+from ccplate_tui.load.source_samples import SourceSample
+from ccplate_tui.load.sources import SourceSampler
 from ccplate_tui.load.thresholds import EVALUATION_PERIOD, ThresholdEvaluator, ThresholdResult
 
 
@@ -108,6 +110,8 @@ class LoadRun:
             workers=workers,
             run_tags=config.options.tags,
         )
+        self.sampler = SourceSampler(tuple(config.sources.values()), config.options.interval)
+        """Reads the config's metric sources beside the run, on this process (load/sources.py)."""
         self.stopped: str | None = None
         self.stop_cause: str | None = None
         """Who or what stopped the run (RunResult.stop_cause)."""
@@ -134,12 +138,15 @@ class LoadRun:
         results: list[ThresholdResult] = []
         progress: tuple[ScenarioProgress, ...] = ()
         notes: list[str] = []
+        samples: dict[str, list[SourceSample]] = {name: [] for name in self.config.sources}
         elapsed = 0.0
         last_eval = 0.0
         started_at = time.time()
         try:
             self.pool.start()
             started_at = self.pool.wall_start or started_at
+            if self.pool.run_start is not None:
+                self.sampler.start(self.pool.run_start, started_at)
             snapshots = self.pool.snapshots()
             while True:
                 try:
@@ -149,6 +156,9 @@ class LoadRun:
                 except KeyboardInterrupt:
                     self.stop("interrupted", cause=CTRL_C)
                     continue
+                snapshot.sources = self.sampler.take()
+                for sample in snapshot.sources:
+                    samples[sample.name].append(sample)
                 totals.accumulate(snapshot.metrics)
                 evaluator.observe(snapshot)
                 elapsed = snapshot.end
@@ -163,6 +173,7 @@ class LoadRun:
                 for observer in self.observers:
                     observer(update)
         finally:
+            self.sampler.close()
             self.pool.close()
         if self.pool.failures:
             notes.extend(self.pool.failures)
@@ -180,4 +191,5 @@ class LoadRun:
             stopped=self.stopped,
             notes=notes,
             stop_cause=self.stop_cause if self.stopped == "interrupted" else None,
+            sources={name: tuple(taken) for name, taken in samples.items()},
         )

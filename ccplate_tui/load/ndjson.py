@@ -16,6 +16,8 @@ interval's end (`snapshot.wall_time`, RFC 3339 with nanoseconds, UTC):
 * rate: `value` is passes / total over the interval; `metadata = {"aggregation": "interval",
   "passes", "total"}` (for http_req_failed, passes are failed requests, as in k6).
 * gauge: `value` is the reading at the interval's end; no metadata.
+* a metric source (`[sources.NAME]`): a gauge named after the source, one Point per reading
+  that gave a value, stamped with the reading's own time; failed readings write nothing.
 
 Note: k6 types `metadata` as string-to-string; our metadata values are JSON numbers.
 The file is flushed after every snapshot so a reader can tail it live.
@@ -33,7 +35,16 @@ from types import TracebackType
 from typing import IO, Any
 
 from ccplate_tui.config.thresholds import ThresholdSpec
-from ccplate_tui.load.metrics import BUILTIN_METRICS, Counter, Gauge, Rate, Sink, Trend
+from ccplate_tui.load.metrics import (
+    BUILTIN_METRICS,
+    Counter,
+    Gauge,
+    MetricInfo,
+    MetricType,
+    Rate,
+    Sink,
+    Trend,
+)
 from ccplate_tui.load.snapshot import IntervalSnapshot
 from ccplate_tui.load.units_format import go_duration
 
@@ -103,7 +114,7 @@ class NdjsonWriter:
             subs.append((f"{metric}{{{suffix}}}", suffix, tags))
 
     def _metric_record(self, metric: str) -> dict[str, Any]:
-        info = BUILTIN_METRICS[metric]
+        info = BUILTIN_METRICS.get(metric) or MetricInfo(metric, MetricType.GAUGE)
         subs = self._submetrics.get(metric)
         return {
             "type": "Metric",
@@ -166,6 +177,15 @@ class NdjsonWriter:
             if meta is not None:
                 data["metadata"] = meta
             lines.append(_dumps({"metric": metric, "type": "Point", "data": data}))
+        for sample in snapshot.sources:
+            if sample.value is None:
+                continue
+            if sample.name not in self._announced:
+                self._announced.add(sample.name)
+                lines.append(_dumps(self._metric_record(sample.name)))
+            data = {"time": rfc3339_nano(sample.wall_time), "value": _number(sample.value)}
+            point = {"metric": sample.name, "type": "Point", "data": {**data, "tags": {}}}
+            lines.append(_dumps(point))
         if lines:
             self._text.write("\n".join(lines) + "\n")
         self.flush()

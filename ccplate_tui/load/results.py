@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ccplate_tui.config.model import Config
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.snapshot import ScenarioProgress
+from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import ThresholdResult
 
 
@@ -28,6 +29,8 @@ class RunResult:
     stop_cause: str | None = None
     """Who or what stopped an `interrupted` run, as the summary says it (`interrupted (Ctrl-C)`,
     `stopped from the dashboard (browser, pid 4242)`); None when unknown."""
+    sources: dict[str, tuple[SourceSample, ...]] = field(default_factory=dict)
+    """Every sample of each metric source (`[sources.NAME]`), in order."""
 
     @property
     def thresholds_failed(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.source_samples import SourceSample
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,5 @@ class IntervalSnapshot:
     target_demo: str | None = None
     """The embedded demo target's version once its answers have named it (`DEMO_HEADER` in
     load.reachability); None while the target is not known to be the demo."""
+    sources: tuple[SourceSample, ...] = ()
+    """The metric sources' readings taken during this interval (load/sources.py)."""

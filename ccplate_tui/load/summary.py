@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from http import HTTPStatus
 
-from ccplate_tui.load.metrics import Counter, MetricSet, MetricType, Rate, Trend
+from ccplate_tui.load.metrics import BUILTIN_METRICS, Counter, MetricSet, MetricType, Rate, Trend
 from ccplate_tui.load.progress import (
     run_max_duration,
     run_max_vus,
@@ -20,6 +20,7 @@ from ccplate_tui.load.progress import (
     scenario_lines,
 )
 from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.source_samples import sample_aggregate
 from ccplate_tui.load.summary_export import (
     GroupNode,
     MetricRow,
@@ -103,7 +104,61 @@ def _thresholds_section(result: RunResult) -> list[str]:
             value = _threshold_value(threshold, row.type, row.contains)
             lines.append(f"{indent}{mark} '{threshold.spec.expr.source}' {value}")
         lines.append("")
+    for key in (k for k in by_key if by_key[k][0].spec.metric not in BUILTIN_METRICS):
+        lines.append(_BODY_INDENT + key)
+        unit = _source_unit(result, key)
+        for threshold in by_key[key]:
+            mark = OK_MARK if threshold.ok else FAIL_MARK
+            aggregation = _AGGREGATION.split(threshold.spec.expr.source, maxsplit=1)[0].strip()
+            if threshold.observed is None:
+                value = f"NO DATA ({threshold.reason or 'no samples'})"
+            else:
+                value = f"{aggregation}={_source_number(threshold.observed, unit)}"
+            lines.append(f"{_BODY_INDENT}{mark} '{threshold.spec.expr.source}' {value}")
+        lines.append("")
     return lines
+
+
+# --- SOURCES (ours) ---------------------------------------------------------------------------
+
+
+def _source_unit(result: RunResult, name: str) -> str:
+    spec = result.config.sources.get(name)
+    return spec.unit if spec is not None else ""
+
+
+def _source_number(value: float, unit: str) -> str:
+    text = fixed_no_trailing_zeros(value, 2)
+    return f"{text}{unit}" if unit in ("%", "") else f"{text} {unit}"
+
+
+def _sources_section(result: RunResult) -> list[str]:
+    """One line per metric source: last value and aggregates over the run, or why none."""
+    if not result.sources:
+        return []
+    width = max(len(name) for name in result.sources) + 3
+    lines = [_title("SOURCES"), ""]
+    for name, samples in result.sources.items():
+        unit = _source_unit(result, name)
+        dots = "." * (width - len(name))
+        failed = sum(1 for s in samples if s.value is None)
+        count = f"{len(samples)} sample{'s' if len(samples) != 1 else ''}"
+        if failed:
+            count += f", {failed} failed"
+        last, why = sample_aggregate(samples, "value")
+        if last is None:
+            lines.append(f"{_BODY_INDENT}{name}{dots}: NO DATA: {why} ({count})")
+            continue
+        cells = [f"value={_source_number(last, unit)}"]
+        for stat in ("avg", "min", "max"):
+            got, _ = sample_aggregate(samples, stat)
+            cells.append(f"{stat}={_source_number(got or 0.0, unit)}")
+        line = f"{_BODY_INDENT}{name}{dots}: {' '.join(cells)} ({count})"
+        last_error = next((s.error for s in reversed(samples) if s.error), None)
+        if last_error:
+            line += f"; last error: {last_error}"
+        lines.append(line)
+    return [*lines, ""]
 
 
 # --- TOTAL RESULTS ----------------------------------------------------------------------------
@@ -414,6 +469,7 @@ def render_summary(result: RunResult, *, color: bool = False) -> str:
     blocks = [
         _thresholds_section(result),
         _total_results_section(result),
+        _sources_section(result),
         _errors_section(result.totals),
         _requests_section(result),
     ]

@@ -121,6 +121,8 @@ def metric_rows(totals: MetricSet, thresholds: list[ThresholdResult]) -> list[Me
         rows[EXPECTED_SUBMETRIC] = MetricRow(EXPECTED_SUBMETRIC, "http_req_duration", tags, sink)
     for result in thresholds:
         spec = result.spec
+        if spec.metric not in BUILTIN_METRICS:
+            continue  # a metric source's: the summaries show sources on their own lines
         if spec.key not in rows:
             rows[spec.key] = MetricRow(
                 spec.key, spec.metric, spec.tags, totals.select(spec.metric, spec.tags)

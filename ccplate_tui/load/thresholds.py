@@ -26,6 +26,7 @@ from ccplate_tui.load.metrics import (
     Trend,
 )
 from ccplate_tui.load.snapshot import IntervalSnapshot
+from ccplate_tui.load.source_samples import SourceSample, sample_aggregate
 
 EVALUATION_PERIOD = 2.0
 """Seconds between live evaluations, as k6's `thresholdsRate`."""
@@ -56,6 +57,8 @@ class ThresholdResult:
     """For a relative threshold: the baseline run's same aggregate (None without a baseline)."""
     limit: float | None = None
     """The number `observed` was compared with (for a relative one, derived from `baseline`)."""
+    reason: str | None = None
+    """Why a threshold on a metric source is NO DATA (e.g. its samples all failed)."""
 
     @property
     def failed(self) -> bool:
@@ -140,6 +143,10 @@ class ThresholdEvaluator:
                 key = (spec.metric, spec.tags)
                 self._keep[key] = max(self._keep.get(key, 0.0), spec.expr.window)
         self._history: dict[SeriesKey, deque[_Slice]] = {key: deque() for key in self._keep}
+        # Thresholds on metric sources (config/sources.py) are judged on their samples.
+        self._samples: dict[str, list[SourceSample]] = {
+            spec.metric: [] for spec in self.specs if spec.metric not in BUILTIN_METRICS
+        }
 
     @property
     def retained(self) -> int:
@@ -148,6 +155,9 @@ class ThresholdEvaluator:
 
     def observe(self, snapshot: IntervalSnapshot) -> None:
         """Remember what windowed thresholds need of one interval; forget what no window reaches."""
+        for sample in snapshot.sources:
+            if sample.name in self._samples:
+                self._samples[sample.name].append(sample)
         for key, keep in self._keep.items():
             history = self._history[key]
             history.append(_Slice(snapshot.start, snapshot.end, snapshot.metrics.select(*key)))
@@ -158,7 +168,10 @@ class ThresholdEvaluator:
         """One result per spec, in order: totals for plain thresholds, recent intervals for windowed."""
         results = []
         for index, spec in enumerate(self.specs):
-            if spec.expr.window is None:
+            reason = None
+            if spec.metric in self._samples:
+                observed, reason = self._observe_source(spec, elapsed)
+            elif spec.expr.window is None:
                 observed = self._observe_totals(spec, totals, elapsed)
             else:
                 observed = self._observe_window(spec, elapsed)
@@ -172,7 +185,9 @@ class ThresholdEvaluator:
             if ok is False and index not in self._first_failed:
                 self._first_failed[index] = elapsed
             results.append(
-                ThresholdResult(spec, ok, observed, self._first_failed.get(index), base, limit)
+                ThresholdResult(
+                    spec, ok, observed, self._first_failed.get(index), base, limit, reason
+                )
             )
         return results
 
@@ -185,6 +200,15 @@ class ThresholdEvaluator:
             # "no series" means zero events, as an untouched k6 counter reports count 0.
             sink = Counter()
         return aggregate(sink, spec.expr, elapsed)
+
+    def _observe_source(
+        self, spec: ThresholdSpec, elapsed: float
+    ) -> tuple[float | None, str | None]:
+        """A source threshold's aggregate over its samples (the window's, if it has one)."""
+        samples = self._samples[spec.metric]
+        if spec.expr.window is not None:
+            samples = [s for s in samples if s.at >= elapsed - spec.expr.window]
+        return sample_aggregate(samples, spec.expr.aggregation, spec.expr.percentile)
 
     def _observe_window(self, spec: ThresholdSpec, elapsed: float) -> float | None:
         assert spec.expr.window is not None

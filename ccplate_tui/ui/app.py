@@ -48,6 +48,7 @@ from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.masking import mask_secrets
 from ccplate_tui.release.criteria import evaluate_release
+from ccplate_tui.release.inputs import plan_measures, runs_on_record, sentry_wiring
 from ccplate_tui.target.server import start_target_process, stop_target_process
 from ccplate_tui.ui.checklist_actions import ChecklistActions
 from ccplate_tui.ui.checklist_pane import ChecklistPane
@@ -238,6 +239,10 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         self._gc_before: tuple[int, ...] | None = None
         self._verdict_inputs: tuple[Judged, bool | None] = (None, None)
         """The load run the Overview verdict was last judged on (and its `running`)."""
+        self._last_complete: RunRecord | None = None
+        """The newest run that finished as planned: judged while a later one runs or was cut short."""
+        self._verdict_run_id: str | None = None
+        """The history id of this app's latest run (its recorder is gone when the run ends)."""
         self._sentry_init()
         self._history_init(watch, watch_plan)
         self._checklist_init(operator)  # who acts: `--as NAME`, else the OS user
@@ -303,6 +308,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         self.load_pane.set_visible(False)
         self._checklist_mount()  # the checklist's state before the first verdict
         # No run in this app yet: judge the latest recorded one, as `ccplate-tui verdict` does.
+        self._last_complete = runs_on_record(self.state_dir).last_complete
         self._show_verdict(latest_run(self.state_dir))
         self._check_demo_target()
         self._sentry_mount()  # stored results now; the check after the demo-target check
@@ -358,8 +364,25 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         """Judge the release on `load`, the latest Sentry checks and the checklist, and remember
         `load` so a Sentry check or a checklist change can judge it again."""
         self._verdict_inputs = (load, running)
+        if self.recorder is not None:
+            self._verdict_run_id = self.recorder.run_id
+        run_id = None if isinstance(load, RunRecord) else self._verdict_run_id
+        if isinstance(load, RunResult) and load.stopped is None and running is not True:
+            load = record_from_result(
+                load, self._run_names, run_id=run_id, time_scale=self.time_scale
+            )
+        if isinstance(load, RunRecord) and load.stopped is None and running is not True:
+            self._last_complete = load
         verdict = evaluate_release(
-            load, sentry=self.sentry_capture, checklist=self.checklist_progress, running=running
+            load,
+            sentry=self.sentry_capture,
+            checklist=self.checklist_progress,
+            running=running,
+            run_id=run_id,
+            time_scale=self.time_scale,
+            last_complete=self._last_complete,
+            wiring=sentry_wiring(self.state_dir),
+            measures=plan_measures(self.state_dir, self._last_complete),
         )
         self.overview_pane.show_verdict(verdict)
 

@@ -30,7 +30,7 @@ from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.run_records import RunRecord, latest_run
 from ccplate_tui.masking import mask_secrets
 from ccplate_tui.release.criteria import ChecklistProgress, SentryCapture
-from ccplate_tui.release.inputs import checklist_progress, sentry_status
+from ccplate_tui.release.inputs import checklist_progress, progress_of, sentry_status
 from ccplate_tui.sentry.last_results import CAPTURE_FILE, COMPATIBILITY_FILE, load_result
 from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.messages import (
@@ -159,7 +159,7 @@ class ChecklistActions:
         try:
             self.checklist_progress = checklist_progress(checklist, self.state_dir)
         except StateError:
-            self.checklist_progress = ChecklistProgress(*view.progress())
+            self.checklist_progress = progress_of(view)
         self.checklist_pane.show_view(view, datetime.now(UTC))
         if verdict and self.checklist_progress != before:
             self.refresh_verdict()

@@ -1,7 +1,9 @@
 """The Overview tab: go / no-go for the release, readable on a projector in ten seconds.
 
-A big GO / NO-GO on the theme's success, error or warning colour, the one-line reason, and one
-row per success criterion (target, current value, a coloured PASS / FAIL / UNKNOWN). The pane
+A big GO / GO (REHEARSAL) / NO-GO on the theme's success, error or warning colour, the one-line
+reason, and one row per criterion (target, current value, the evidence it rests on — run id,
+start, duration, time scale — and a coloured PASS / FAIL / UNKNOWN / NOT MEASURED). A run still
+going or cut short is shown under the table, beside the complete run the criteria judge. The pane
 renders a `Verdict` from `ccplate_tui.release.criteria`; it decides nothing itself.
 """
 
@@ -24,18 +26,24 @@ _GLYPHS: dict[str, tuple[str, ...]] = {
     "-": ("   ", "   ", "###", "   ", "   "),
 }
 
-STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "unknown": "UNKNOWN"}
+STATUS_WORDS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "unknown": "UNKNOWN",
+    "not_measured": "NOT MEASURED",
+}
 """What each status reads as; the word carries the meaning for colour-blind eyes too."""
 
-NOT_MEASURED = (
-    "Not measured here (see their dashboards): availability 99.9% uptime (Vercel analytics), "
-    "database load < 50% CPU at peak (Neon / Convex)."
-)
-"""The plan's other success criteria, named so their absence is not mistaken for a pass."""
+
+def status_class(status: str) -> str:
+    """The CSS class of a status cell: `-pass`, `-not-measured`."""
+    return "-" + status.replace("_", "-")
 
 
 def big_text(word: str) -> tuple[str, ...]:
-    """`word` in 5 rows of block characters (only the letters of GO / NO-GO)."""
+    """`word` in 5 rows of block characters (only the letters of GO / NO-GO); a qualifier in
+    brackets (`GO (REHEARSAL)`) is left to the caller."""
+    word = word.split(" (")[0]
     rows = []
     for row in range(5):
         parts = [_GLYPHS[ch][row].replace("#", "██").replace(" ", "  ") for ch in word]
@@ -44,13 +52,16 @@ def big_text(word: str) -> tuple[str, ...]:
 
 
 def verdict_word(verdict: Verdict) -> str:
-    return "GO" if verdict.go else "NO-GO"
+    return verdict.word
 
 
 def verdict_tone(verdict: Verdict) -> str:
-    """`go`, `fail` (a criterion failed) or `pending` (nothing failed, but not all known yet)."""
+    """`go`, `rehearsal` (all pass on rehearsal evidence), `fail` (a criterion failed) or
+    `pending` (nothing failed, but not all known or measured yet)."""
     if verdict.go:
         return "go"
+    if verdict.rehearsal:
+        return "rehearsal"
     if any(c.status == "fail" for c in verdict.criteria):
         return "fail"
     return "pending"
@@ -62,7 +73,7 @@ class BigWord(Widget):
     DEFAULT_CSS = """
     BigWord {
         width: 1fr;
-        height: 5;
+        height: auto;
         content-align: center middle;
         text-style: bold;
     }
@@ -81,7 +92,18 @@ class BigWord(Widget):
         rows = big_text(self.word)
         if self.size.width < len(rows[0]):
             return Content(self.word)
-        return Content("\n".join(rows))
+        _, bracket, qualifier = self.word.partition(" (")
+        suffix = f"\n{f'({qualifier}'.center(len(rows[0])).rstrip()}" if bracket else ""
+        return Content("\n".join(rows) + suffix)
+
+
+def evidence_text(criterion: Criterion) -> str:
+    """What the row's value rests on, or for a NOT MEASURED row what would measure it."""
+    if criterion.evidence.source != "none":
+        return criterion.evidence.text()
+    if criterion.status == "not_measured" and criterion.reason:
+        return criterion.reason.split(": ", 1)[-1]
+    return "—"
 
 
 class CriterionRow(Horizontal):
@@ -102,6 +124,7 @@ class CriterionRow(Horizontal):
     }
     CriterionRow > .name { text-style: bold; }
     CriterionRow > .value { text-style: bold; }
+    CriterionRow > .evidence { width: 2fr; color: $text-muted; }
     CriterionRow > .status {
         width: 16;
         content-align: center middle;
@@ -111,6 +134,7 @@ class CriterionRow(Horizontal):
     CriterionRow > .status.-pass { background: $success; }
     CriterionRow > .status.-fail { background: $error; }
     CriterionRow > .status.-unknown { background: $warning; }
+    CriterionRow > .status.-not-measured { background: $warning; text-style: bold italic; }
     """
 
     def __init__(self, criterion: Criterion) -> None:
@@ -122,7 +146,8 @@ class CriterionRow(Horizontal):
         yield Static(c.name, markup=False, classes="name")
         yield Static(c.target, markup=False, classes="target")
         yield Static(c.value, markup=False, classes="value")
-        yield Static(STATUS_WORDS[c.status], classes=f"status -{c.status}")
+        yield Static(evidence_text(c), markup=False, classes="evidence")
+        yield Static(STATUS_WORDS[c.status], classes=f"status {status_class(c.status)}")
 
     def show(self, criterion: Criterion) -> None:
         """Update in place (same criterion, new value or status)."""
@@ -130,13 +155,12 @@ class CriterionRow(Horizontal):
             return
         self.criterion = criterion
         cells = list(self.query_children(Static))
-        for cell, text in zip(
-            cells, (criterion.name, criterion.target, criterion.value), strict=False
-        ):
+        texts = (criterion.name, criterion.target, criterion.value, evidence_text(criterion))
+        for cell, text in zip(cells, texts, strict=False):
             cell.update(Content(text))
-        status = cells[3]
+        status = cells[4]
         status.update(STATUS_WORDS[criterion.status])
-        status.set_classes(f"status -{criterion.status}")
+        status.set_classes(f"status {status_class(criterion.status)}")
 
 
 class CriteriaTable(Vertical):
@@ -157,18 +181,20 @@ class CriteriaTable(Vertical):
         color: $text-muted;
         text-style: bold;
     }
+    CriteriaTable > #criteria-header > .evidence { width: 2fr; }
     CriteriaTable > #criteria-header > .status { width: 16; content-align: center top; }
     """
 
     def __init__(self, criteria: tuple[Criterion, ...], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.criteria = criteria
-        self.border_title = "Success criteria (hardening plan)"
+        self.border_title = "Success criteria (hardening plan) and release checks"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="criteria-header"):
             for title in ("criterion", "target", "current"):
                 yield Static(title)
+            yield Static("evidence", classes="evidence")
             yield Static("status", classes="status")
         for criterion in self.criteria:
             yield CriterionRow(criterion)
@@ -201,6 +227,7 @@ class OverviewPane(VerticalScroll):
     OverviewPane > #verdict.-go { background: $success; }
     OverviewPane > #verdict.-fail { background: $error; }
     OverviewPane > #verdict.-pending { background: $warning; }
+    OverviewPane > #verdict.-rehearsal { background: $warning; }
     OverviewPane > #verdict > #headline {
         width: 1fr;
         margin-top: 1;
@@ -219,11 +246,11 @@ class OverviewPane(VerticalScroll):
         border: round $warning;
         border-title-color: $text-warning;
     }
-    OverviewPane > #not-measured {
+    OverviewPane > #latest-run {
         height: auto;
-        margin-top: 1;
         padding: 0 1;
-        color: $text-muted;
+        text-style: bold;
+        color: $text-warning;
     }
     """
 
@@ -238,10 +265,10 @@ class OverviewPane(VerticalScroll):
             yield BigWord(verdict_word(v), id="verdict-word")
             yield Static(v.headline, markup=False, id="headline")
         yield CriteriaTable(v.criteria, id="criteria")
+        yield Static("", markup=False, id="latest-run")
         reasons = Static("", markup=False, id="reasons")
         reasons.border_title = "Why not GO"
         yield reasons
-        yield Static(NOT_MEASURED, markup=False, id="not-measured")
 
     def on_mount(self) -> None:
         # A verdict shown while the children were being composed is drawn here.
@@ -263,5 +290,10 @@ class OverviewPane(VerticalScroll):
         self.query_one("#criteria", CriteriaTable).show(verdict.criteria)
         reasons = self.query_one("#reasons", Static)
         reasons.update(Content("\n".join(f"• {reason}" for reason in verdict.reasons)))
-        reasons.set_class(tone == "pending", "-pending")
+        reasons.set_class(tone in ("pending", "rehearsal"), "-pending")
+        reasons.border_title = "Why only a rehearsal" if verdict.rehearsal else "Why not GO"
         reasons.display = not verdict.go
+        latest = self.query_one("#latest-run", Static)
+        if verdict.latest is not None:
+            latest.update(Content(f"Latest run, not judged: {verdict.latest.text()}"))
+        latest.display = verdict.latest is not None

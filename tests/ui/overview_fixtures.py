@@ -21,6 +21,8 @@ from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
 from ccplate_tui.load.thresholds import ThresholdEvaluator, ThresholdResult
+from ccplate_tui.release.evidence import Evidence
+from ccplate_tui.release.plan_rows import Measurement, PlanMeasures, SentryWiring
 
 PLAN_TOML = """
 [target]
@@ -162,3 +164,14 @@ class PaneApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield self.pane
+
+
+# -- the plan's other rows, measured (stand-ins for the probes, sources and capture counts) -------
+
+PROBES = Evidence("probe window", started_at=1_750_000_000.0, duration=3600.0)
+MEASURED = PlanMeasures(
+    availability=Measurement(0.9995, PROBES, count=2000),
+    database_load=Measurement(31.0, Evidence("source db_cpu", run_id="r1")),
+    error_capture=Measurement(1.0, Evidence("Sentry event API"), count=40),
+)
+WIRED = SentryWiring(7, 7, (), None, Evidence("Sentry compatibility check"))

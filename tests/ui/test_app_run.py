@@ -87,7 +87,11 @@ async def test_a_run_streams_views_and_ends_with_the_summary(
         assert app.last_result is result
         # The Overview judged the finished run, not a live interval.
         overview = app.query_one(OverviewPane)
-        assert overview.verdict == evaluate_release(result)
+        judged = evaluate_release(result)
+        assert [(c.name, c.value, c.status) for c in overview.verdict.criteria] == [
+            (c.name, c.value, c.status) for c in judged.criteria
+        ]
+        assert overview.verdict.criteria[0].evidence.run_id  # the history's id of this run
         assert overview.verdict.headline != "No load run yet"
         assert app.query_one("#tabs", TabbedContent).active == "load-tab"
 

@@ -139,7 +139,7 @@ def criterion(app: CcplateApp, name: str) -> tuple[str, str]:
     for row in app.overview_pane.query(CriterionRow):
         cells = [str(c.render()) for c in row.query_children(Static)]
         if cells[0] == name:
-            return cells[2], cells[3]
+            return cells[2], cells[4]  # cells[3] is the evidence
     raise AssertionError(f"no criterion {name!r}")
 
 

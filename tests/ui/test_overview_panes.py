@@ -22,7 +22,9 @@ from ccplate_tui.ui.overview_pane import (
 )
 from ccplate_tui.ui.sentry_pane import SentryPane
 from tests.ui.overview_fixtures import (
+    MEASURED,
     PLAN_TOML,
+    WIRED,
     PaneApp,
     fixture_config,
     live_view,
@@ -36,6 +38,8 @@ GO = evaluate_release(
     run_result(HEALTHY),
     sentry=SentryCapture(True, "event received (HTTP 200)"),
     checklist=ChecklistProgress(21, 21),
+    wiring=WIRED,
+    measures=MEASURED,
 )
 
 
@@ -48,9 +52,18 @@ def rows(pane: OverviewPane) -> list[tuple[str, str, str, str, str]]:
     out = []
     for row in pane.query(CriterionRow):
         cells = list(row.query_children(Static))
-        status_class = next(c for c in cells[3].classes if c.startswith("-"))
-        out.append((*(text_of(c) for c in cells), status_class))  # type: ignore[arg-type]
+        status_class = next(c for c in cells[4].classes if c.startswith("-"))
+        texts = [text_of(c) for i, c in enumerate(cells) if i != 3]  # the evidence: see below
+        out.append((*texts, status_class))  # type: ignore[arg-type]
     return out
+
+
+def evidence(pane: OverviewPane) -> dict[str, str]:
+    """Each criterion's evidence cell as shown."""
+    return {
+        row.criterion.name: text_of(list(row.query_children(Static))[3])
+        for row in pane.query(CriterionRow)
+    }
 
 
 def tone(pane: OverviewPane) -> set[str]:
@@ -68,19 +81,36 @@ async def test_before_any_run_shows_no_go_with_every_unknown() -> None:
         assert [r[0] for r in shown] == [
             "Response time",
             "Error rate",
+            "Availability",
+            "Database load",
+            "Error capture",
             "Load thresholds",
             "Error tracking",
+            "Sentry wiring",
             "Deploy checklist",
         ]
-        assert {(r[3], r[4]) for r in shown} == {("UNKNOWN", "-unknown")}
+        assert {(r[3], r[4]) for r in shown} == {
+            ("UNKNOWN", "-unknown"),
+            ("NOT MEASURED", "-not-measured"),
+        }
+        assert [r[0] for r in shown if r[3] == "NOT MEASURED"] == [
+            "Availability",
+            "Database load",
+            "Error capture",
+        ]
         assert shown[0][1:3] == ("p99 < 500 ms", "no run yet")
+        # A NOT MEASURED row says what would measure it where the evidence goes.
+        assert evidence(pane)["Database load"].startswith("add a [sources.db_cpu] source")
+        assert evidence(pane)["Response time"] == "—"
         reasons = pane.query_one("#reasons", Static)
         assert reasons.display
-        assert text_of(reasons).splitlines() == [
+        assert text_of(reasons).splitlines()[:4] == [
             "• No load run yet: start one on the Load tab",
             "• Sentry capture check not run (ccplate-tui sentry verify)",
+            "• Sentry wiring not checked (ccplate-tui sentry check)",
             "• Deploy checklist not set up yet: its steps come from [checklist] in scenarios.toml",
         ]
+        assert len(text_of(reasons).splitlines()) == 7
 
 
 async def test_a_failing_run_turns_red_and_lists_every_reason() -> None:
@@ -97,9 +127,10 @@ async def test_a_failing_run_turns_red_and_lists_every_reason() -> None:
         assert shown["Error rate"][2:] == ("1.00%", "FAIL", "-fail")
         assert shown["Error tracking"][3:] == ("UNKNOWN", "-unknown")
         lines = text_of(pane.query_one("#reasons", Static)).splitlines()
-        assert lines == [f"• {r}" for r in verdict.reasons] and len(lines) == 5
+        assert lines == [f"• {r}" for r in verdict.reasons] and len(lines) == 9
         # Threshold keys with braces and brackets are shown literally, not read as markup.
-        assert "{scenario:mixed}" in lines[2] and "[checklist]" in lines[4]
+        assert "{scenario:mixed}" in lines[2] and "[checklist]" in lines[5]
+        assert "[sources.db_cpu]" in lines[7]
 
 
 async def test_go_then_a_new_live_run_goes_back_to_in_progress() -> None:
@@ -109,7 +140,7 @@ async def test_go_then_a_new_live_run_goes_back_to_in_progress() -> None:
         await pilot.pause()
         assert tone(pane) == {"-go"}
         assert pane.query_one(BigWord).word == "GO"
-        assert text_of(pane.query_one("#headline", Static)) == "All 5 success criteria pass"
+        assert text_of(pane.query_one("#headline", Static)) == "All 9 criteria pass"
         assert {(r[3], r[4]) for r in rows(pane)} == {("PASS", "-pass")}
         assert not pane.query_one("#reasons").display
 
@@ -117,6 +148,8 @@ async def test_go_then_a_new_live_run_goes_back_to_in_progress() -> None:
             live_view(HEALTHY, elapsed=83.0),
             sentry=SentryCapture(True),
             checklist=ChecklistProgress(21, 21),
+            wiring=WIRED,
+            measures=MEASURED,
         )
         pane.show_verdict(live)
         await pilot.pause()
@@ -126,7 +159,7 @@ async def test_go_then_a_new_live_run_goes_back_to_in_progress() -> None:
             text_of(pane.query_one("#headline", Static)) == "Load run in progress (1m23s of 2m0s)"
         )
         assert pane.query_one("#reasons").display
-        assert len(list(pane.query(CriterionRow))) == 5  # updated in place, not rebuilt
+        assert len(list(pane.query(CriterionRow))) == 9  # updated in place, not rebuilt
 
 
 async def test_status_colours_come_from_the_theme() -> None:
@@ -139,7 +172,7 @@ async def test_status_colours_come_from_the_theme() -> None:
             k: Color.parse(app.get_css_variables()[k]) for k in ("error", "warning", "success")
         }
         status = {
-            r.criterion.name: list(r.query_children(Static))[3] for r in pane.query(CriterionRow)
+            r.criterion.name: list(r.query_children(Static))[4] for r in pane.query(CriterionRow)
         }
         assert status["Response time"].styles.background == colour["error"]
         assert status["Error tracking"].styles.background == colour["warning"]
@@ -152,14 +185,14 @@ async def test_status_colours_come_from_the_theme() -> None:
 
 async def test_a_new_set_of_criteria_rebuilds_the_rows() -> None:
     # The checklist issue may add criteria; the table follows whatever the verdict holds.
-    extra = Criterion("Availability", "99.9%", "99.95%", "pass")
+    extra = Criterion("Uptime SLO", "99.9%", "99.95%", "pass")
     verdict = Verdict(False, "x", ("x",), (*GO.criteria, extra))
     pane = OverviewPane()
     async with PaneApp(pane).run_test(size=SIZE) as pilot:
         pane.show_verdict(verdict)
         await pilot.pause()
         shown = rows(pane)
-        assert len(shown) == 6 and shown[-1] == ("Availability", "99.9%", "99.95%", "PASS", "-pass")
+        assert len(shown) == 10 and shown[-1] == ("Uptime SLO", "99.9%", "99.95%", "PASS", "-pass")
 
 
 async def test_a_verdict_shown_before_mounting_is_drawn() -> None:
@@ -213,3 +246,35 @@ async def test_checklist_pane_names_the_config_file_in_use() -> None:
         await pilot.pause()
         note = text_of(pane.query_one("#checklist-empty", Static))
         assert "staging-scenarios.toml has no [checklist] table" in note
+
+
+async def test_a_rehearsal_reads_go_rehearsal_with_its_evidence_and_the_latest_run_beside() -> None:
+    from ccplate_tui.load.run_records import record_from_result
+
+    complete = record_from_result(run_result(HEALTHY), ["mixed"], run_id="r3", time_scale=0.05)
+    cut = record_from_result(run_result(HEALTHY, stopped="interrupted"), ["mixed"], run_id="r4")
+    verdict = evaluate_release(
+        cut,
+        last_complete=complete,
+        sentry=SentryCapture(True),
+        checklist=ChecklistProgress(21, 21),
+        wiring=WIRED,
+        measures=MEASURED,
+    )
+    pane = OverviewPane()
+    async with PaneApp(pane).run_test(size=SIZE) as pilot:
+        pane.show_verdict(verdict)
+        await pilot.pause()
+        assert pane.query_one(BigWord).word == "GO (REHEARSAL)"
+        assert str(pane.query_one(BigWord).render()).splitlines()[-1].strip() == "(REHEARSAL)"
+        assert tone(pane) == {"-rehearsal"}
+        assert pane.query_one("#reasons").border_title == "Why only a rehearsal"
+        shown = evidence(pane)
+        assert shown["Response time"] == (
+            "run r3 · 2025-06-15 15:06Z · 2m0s · time scale 0.05 of 40m0s · REHEARSAL"
+        )
+        beside = text_of(pane.query_one("#latest-run", Static))
+        assert beside.startswith("Latest run, not judged: run r4 (interrupted) · ")
+        pane.show_verdict(GO)
+        await pilot.pause()
+        assert not pane.query_one("#latest-run").display

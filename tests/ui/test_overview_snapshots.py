@@ -8,12 +8,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import ccplate_tui.ui
+from ccplate_tui.load.run_records import record_from_result
 from ccplate_tui.release.criteria import ChecklistProgress, SentryCapture, Verdict, evaluate_release
 from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.overview_pane import OverviewPane
 from ccplate_tui.ui.sentry_pane import SentryPane
 from ccplate_tui.ui.themes import load_theme_file
-from tests.ui.overview_fixtures import PaneApp, fixture_config, live_view, run_result, spread
+from tests.ui.overview_fixtures import (
+    MEASURED,
+    WIRED,
+    PaneApp,
+    fixture_config,
+    live_view,
+    run_result,
+    spread,
+)
 
 SIZE = (140, 45)
 HEALTHY = spread(1000, 40.0, 300.0)
@@ -32,6 +41,23 @@ def go_verdict() -> Verdict:
         run_result(HEALTHY),
         sentry=SentryCapture(True, "event received (HTTP 200)"),
         checklist=ChecklistProgress(21, 21),
+        run_id="r7",
+        wiring=WIRED,
+        measures=MEASURED,
+    )
+
+
+def rehearsal_verdict() -> Verdict:
+    """A run at time scale 0.05 judged, a later interrupted one shown beside it."""
+    complete = record_from_result(run_result(HEALTHY), ["mixed"], run_id="r3", time_scale=0.05)
+    cut = record_from_result(run_result(HEALTHY, stopped="interrupted"), ["mixed"], run_id="r4")
+    return evaluate_release(
+        cut,
+        last_complete=complete,
+        sentry=SentryCapture(True, "event received (HTTP 200)"),
+        checklist=ChecklistProgress(21, 21),
+        wiring=WIRED,
+        measures=MEASURED,
     )
 
 
@@ -39,6 +65,7 @@ def failing_verdict() -> Verdict:
     return evaluate_release(
         run_result([50.0] * 98 + [900.0] * 2, failures=1),
         checklist=ChecklistProgress(12, 21),
+        run_id="r5",
     )
 
 
@@ -48,6 +75,10 @@ def test_overview_before_any_run(snap_compare) -> None:
 
 def test_overview_go(snap_compare) -> None:
     assert snap_compare(overview(go_verdict()), terminal_size=SIZE)
+
+
+def test_overview_go_rehearsal(snap_compare) -> None:
+    assert snap_compare(overview(rehearsal_verdict()), terminal_size=SIZE)
 
 
 def test_overview_no_go_with_failing_criteria(snap_compare) -> None:
