@@ -8,13 +8,38 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
 from ccplate_tui.target.npm_demo import add_npm_routes
 from tests.http_fixtures import FixtureServer
+
+_OUTSIDE_SETTINGS = (
+    "NPM_CONFIG_REGISTRY",
+    "npm_config_registry",
+    "npm_config_cache",
+    "SENTRY_DSN",
+    "SENTRY_AUTH_TOKEN",
+)
+"""Settings from the machine running the tests that would aim npm or Sentry elsewhere."""
+
+
+def isolate_project_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """cwd, HOME (npm's cache and user config) and the state folder inside `tmp_path`, and no
+    registry or Sentry setting from outside; returns `tmp_path`."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CCPLATE_TUI_STATE_DIR", str(tmp_path / "state"))
+    for name in _OUTSIDE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
 
 Fault = Literal["404", "500", "hang", "invalid-json", "wrong-shape", "401-unless-token"]
 

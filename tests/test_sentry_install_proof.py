@@ -31,7 +31,7 @@ from ccplate_tui.sentry.packument import (
     parse_packument,
 )
 from tests.http_fixtures import free_port
-from tests.sentry_registry_fixture import RegistryFixture
+from tests.sentry_registry_fixture import RegistryFixture, isolate_project_env
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ccplate-app"
 NPM = shutil.which("npm")
@@ -48,14 +48,7 @@ def registry() -> Iterator[RegistryFixture]:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """cwd, HOME (npm's cache and user config) and the state folder inside tmp_path."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CCPLATE_TUI_STATE_DIR", str(tmp_path / "state"))
-    for name in ("NPM_CONFIG_REGISTRY", "npm_config_registry", "npm_config_cache"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    return isolate_project_env(tmp_path, monkeypatch)
 
 
 @pytest.fixture

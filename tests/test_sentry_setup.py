@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ccplate_tui.cli import main
-from tests.sentry_registry_fixture import RegistryFixture
+from tests.sentry_registry_fixture import RegistryFixture, isolate_project_env
 from tests.sentry_wiring_fixtures import ccplate_copy, disabled_project, wizard_project, write
 
 ONREQUEST = "export const onRequestError = Sentry.captureRequestError;"
@@ -63,16 +63,10 @@ def registry() -> Iterator[RegistryFixture]:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """cwd, HOME and the state folder in tmp; no npm on the PATH; no registry from outside."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CCPLATE_TUI_STATE_DIR", str(tmp_path / "state"))
+    isolate_project_env(tmp_path, monkeypatch)
     empty = tmp_path / "bin-without-npm"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    for name in ("NPM_CONFIG_REGISTRY", "npm_config_registry", "SENTRY_DSN"):
-        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ccplate_tui.cli import main
-from tests.sentry_registry_fixture import RegistryFixture
+from tests.sentry_registry_fixture import RegistryFixture, isolate_project_env
 from tests.sentry_wiring_fixtures import ccplate_copy, wizard_project
 
 ONREQUEST = "export const onRequestError = Sentry.captureRequestError;"
@@ -24,14 +24,7 @@ def registry():
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """cwd, HOME and the state folder in tmp; no registry or Sentry setting from outside."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CCPLATE_TUI_STATE_DIR", str(tmp_path / "state"))
-    for name in ("NPM_CONFIG_REGISTRY", "npm_config_registry", "SENTRY_DSN", "SENTRY_AUTH_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    return isolate_project_env(tmp_path, monkeypatch)
 
 
 def project(folder: Path, registry: RegistryFixture) -> Path:

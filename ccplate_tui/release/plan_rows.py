@@ -74,11 +74,15 @@ class SentryWiring:
     evidence: Evidence = NO_EVIDENCE
 
 
+def _not_measured(name: str, target: str, reason: str) -> Criterion:
+    """A plan row nothing measures yet: never a pass, with what would measure it."""
+    return Criterion(name, target, "not measured", "not_measured", NO_EVIDENCE, reason, plan=True)
+
+
 def availability(measure: Measurement | None) -> Criterion:
     name, target = AVAILABILITY, "≥ 99.9% uptime"
     if measure is None:
-        return Criterion(name, target, "not measured", "not_measured", NO_EVIDENCE,
-                         AVAILABILITY_UNMEASURED, plan=True)  # fmt: skip
+        return _not_measured(name, target, AVAILABILITY_UNMEASURED)
     value = f"{_percent(measure.value)} of {measure.count:,d} probes"
     if measure.count < MIN_PROBES:
         reason = (
@@ -95,8 +99,7 @@ def availability(measure: Measurement | None) -> Criterion:
 def database_load(measure: Measurement | None) -> Criterion:
     name, target = DATABASE_LOAD, "< 50% CPU at peak"
     if measure is None:
-        return Criterion(name, target, "not measured", "not_measured", NO_EVIDENCE,
-                         DATABASE_UNMEASURED, plan=True)  # fmt: skip
+        return _not_measured(name, target, DATABASE_UNMEASURED)
     value = f"peak {measure.value:.1f}% CPU"
     if measure.value < DB_CPU_LIMIT:
         return Criterion(name, target, value, "pass", measure.evidence, None, plan=True)
@@ -107,8 +110,7 @@ def database_load(measure: Measurement | None) -> Criterion:
 def error_capture(measure: Measurement | None) -> Criterion:
     name, target = ERROR_CAPTURE, "100% of errors captured"
     if measure is None:
-        return Criterion(name, target, "not measured", "not_measured", NO_EVIDENCE,
-                         CAPTURE_UNMEASURED, plan=True)  # fmt: skip
+        return _not_measured(name, target, CAPTURE_UNMEASURED)
     value = measure.detail or f"{_percent(measure.value)} of {measure.count:,d} errors"
     if measure.count <= 0:
         reason = "Error capture unknown: no errors to count in the window"

@@ -53,7 +53,7 @@ def page_context(request: web.Request, title: str) -> dict[str, Any]:
         "static_url": router["static"].canonical.rstrip("/"),
         "websocket_path": str(router["websocket"].url_for()),
         "icon_char": HEADER_ICON,
-        "icon_font": base64.b64encode(icon_font()).decode("ascii"),
+        "icon_font": icon_font_base64(),
         "favicon_data_url": favicon_data_url(),
     }
 
@@ -136,6 +136,12 @@ _UNITS_PER_EM = 2048
 _ADVANCE = 1229
 _ASCENT, _DESCENT = 2146, -555
 _X_HEIGHT, _CAP_HEIGHT = 1082, 1456
+
+
+@functools.cache
+def icon_font_base64() -> str:
+    """`icon_font` as the page embeds it, encoded once rather than on every page load."""
+    return base64.b64encode(icon_font()).decode("ascii")
 
 
 @functools.cache

@@ -6,8 +6,10 @@ registry and publishes recorded LiveViews, as a second dashboard (or a browser t
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from ccplate_tui.load.run_registry import RunRegistry
@@ -25,6 +27,28 @@ from tests.ui.app_fixtures import SIZE, MessageLog, demo_target, make_app, wait_
 __all__ = ["demo_target"]
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def owner_process(script: str, state: Path) -> Iterator[subprocess.Popen[str]]:
+    """`script` in a child that claims the state folder's run; yielded once it has claimed it."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(state)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None and owner.stdin is not None
+        assert owner.stdout.readline().strip() == "claimed"
+        yield owner
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.wait(10)
+
+
 OWNER = """
 import sys
 from ccplate_tui.load.run_registry import RunRegistry
@@ -49,16 +73,8 @@ async def test_a_run_owned_elsewhere_is_followed_not_duplicated(
 ) -> None:
     config = write_config(tmp_path, demo_target)
     state = tmp_path / "state"
-    owner = subprocess.Popen(
-        [sys.executable, "-c", OWNER, str(state)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert owner.stdout is not None and owner.stdin is not None
-        assert owner.stdout.readline().strip() == "claimed"
+    with owner_process(OWNER, state) as owner:
+        assert owner.stdin is not None and owner.stdout is not None
         app = make_app(config, state_dir=state)
         log = MessageLog()
         async with app.run_test(size=SIZE, message_hook=log) as pilot:
@@ -89,10 +105,6 @@ async def test_a_run_owned_elsewhere_is_followed_not_duplicated(
             app.start_run(("quick",))
             await wait_for(pilot, lambda: log.of(RunFinished), timeout=60, what="our own run")
         assert RunRegistry(state).current() is None
-    finally:
-        if owner.poll() is None:
-            owner.kill()
-        owner.wait(10)
 
 
 STOPPED_BY_ITS_TAB = """
@@ -126,16 +138,8 @@ async def test_a_follower_refuses_a_stop_keeps_running_and_shows_who_stopped_it(
 ) -> None:
     config = write_config(tmp_path, demo_target)
     state = tmp_path / "state"
-    owner = subprocess.Popen(
-        [sys.executable, "-c", STOPPED_BY_ITS_TAB, str(state)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert owner.stdout is not None and owner.stdin is not None
-        assert owner.stdout.readline().strip() == "claimed"
+    with owner_process(STOPPED_BY_ITS_TAB, state) as owner:
+        assert owner.stdin is not None and owner.stdout is not None
         app = make_app(config, state_dir=state)
         log = MessageLog()
         async with app.run_test(size=SIZE, message_hook=log) as pilot:
@@ -175,7 +179,3 @@ async def test_a_follower_refuses_a_stop_keeps_running_and_shows_who_stopped_it(
             assert last == f"run stopped early after 3s: {cause}; results cover only what ran"
             assert "Ctrl-C" not in load.summary_text
             assert f"the run of browser ended: {cause} (not ok)" in log.notices()
-    finally:
-        if owner.poll() is None:
-            owner.kill()
-        owner.wait(10)
