@@ -26,6 +26,7 @@ from ccplate_tui.config.timescale import with_time_scale
 from ccplate_tui.config.units import parse_duration
 from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE
 from ccplate_tui.history.baselines import baseline_runs, resolve_baseline_details
+from ccplate_tui.history.capture import record_run_capture
 from ccplate_tui.history.fault_notes import FaultNotes
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.recorder import HistoryRecorder
@@ -38,10 +39,10 @@ from ccplate_tui.load.reachability import connect_error
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.run_records import record_from_result, record_run
 from ccplate_tui.load.run_registry import default_state_dir
-from ccplate_tui.load.safety import RemoteTargetRefused, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.load.thresholds import failed_metrics
+from ccplate_tui.loopback import RemoteTargetRefused, is_loopback_url
 from ccplate_tui.target.faults import parse_faults
 from ccplate_tui.target.server import start_target_process, stop_target_process
 
@@ -402,6 +403,17 @@ def _start_history(
         return None
 
 
+def _count_capture(recorder: HistoryRecorder, result: RunResult, time_scale: float) -> None:
+    """Count the Sentry events for the run's server errors (none: nothing to count)."""
+    errors = result.totals.server_errors()
+    if errors <= 0:
+        return
+    print(f"error capture: counting Sentry events for {errors:,d} server errors…", file=sys.stderr)
+    count = record_run_capture(recorder.store, recorder.run_id, result, time_scale=time_scale)
+    if count is not None:
+        print(f"error capture: {count.text()}", file=sys.stderr, flush=True)
+
+
 def _record(args: argparse.Namespace, result: RunResult, recorder: HistoryRecorder | None) -> None:
     """Finish the run in the history; a failure is a warning, never the exit code."""
     state_dir = _state_dir(args)
@@ -410,6 +422,7 @@ def _record(args: argparse.Namespace, result: RunResult, recorder: HistoryRecord
             if recorder.finish(result):
                 path = recorder.store.path
                 print(f"run recorded: {recorder.run_id} in {path}", file=sys.stderr, flush=True)
+                _count_capture(recorder, result, args.time_scale)
                 return
         finally:
             recorder.store.close()

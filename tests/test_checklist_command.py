@@ -14,12 +14,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-import ccplate_tui.release.inputs as release_inputs
+import ccplate_tui.release.plan_measures as plan_measures_module
 from ccplate_tui.checklist.state import ChecklistStore
 from ccplate_tui.cli import main
 from ccplate_tui.load.run_records import RunRecord, ThresholdRecord, record_run
 from ccplate_tui.release.plan_rows import (
-    AVAILABILITY_UNMEASURED,
     CAPTURE_UNMEASURED,
     DATABASE_UNMEASURED,
 )
@@ -301,7 +300,8 @@ def test_verdict_is_no_go_with_every_reason_then_go(env, capsys, monkeypatch) ->
     assert document["go"] is False
     assert document["reasons"] == [
         "Deploy checklist incomplete: 3 of 5 steps done",
-        AVAILABILITY_UNMEASURED,
+        # The checklist's health step is one probe: a measurement, but far too few for 99.9 %.
+        "Availability: not enough data (1 probe; 99.9% needs at least 1,000)",
         DATABASE_UNMEASURED,
         CAPTURE_UNMEASURED,
     ]
@@ -317,11 +317,12 @@ def test_verdict_is_no_go_with_every_reason_then_go(env, capsys, monkeypatch) ->
         begin_step(store, checklist, step, "alice")
         finish_step(store, checklist, step, "alice", StepOutcome("passed", "done by hand", {}))
     code, out, _ = cli(capsys, "verdict")
-    # The plan's availability, database load and error capture rows hold the release until
-    # something measures them; with them measured (a stand-in here) it is a plain GO.
-    assert code == 1 and out.startswith("NO-GO: Incomplete: 3 plan criteria not measured")
+    # The plan's availability (one probe is not enough data), database load and error capture
+    # rows hold the release until something measures them; with them measured (a stand-in
+    # here; tests/test_plan_criteria_demo.py measures them for real) it is a plain GO.
+    assert code == 1 and out.startswith("NO-GO: Availability: not enough data (1 probe;")
     from tests.test_release_evidence import MEASURED
 
-    monkeypatch.setattr(release_inputs, "plan_measures", lambda state, run: MEASURED)
+    monkeypatch.setattr(plan_measures_module, "plan_measures", lambda *_: MEASURED)
     code, out, _ = cli(capsys, "verdict")
     assert code == 0 and out.startswith("GO: All 9 criteria pass")

@@ -7,7 +7,7 @@ import pytest
 from ccplate_tui.config.loader import parse_config
 from ccplate_tui.load.engine import LoadRun, resolve_plan
 from ccplate_tui.load.metrics import Rate
-from ccplate_tui.load.safety import RemoteTargetRefused, check_target, is_loopback_url
+from ccplate_tui.loopback import RemoteTargetRefused, check_target, is_loopback_url
 from tests.engine_helpers import run_toml
 from tests.http_fixtures import FixtureServer, fixture_server, free_port
 

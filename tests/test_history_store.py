@@ -66,7 +66,7 @@ def test_a_new_history_is_created_in_wal_mode_at_the_current_version(tmp_path: P
         pass
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"runs", "intervals", "annotations", "baselines", "meta"} <= tables
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import ccplate_tui.release.inputs as release_inputs
+import ccplate_tui.release.plan_measures as plan_measures_module
 from ccplate_tui.checklist.operations import begin_step, finish_step
 from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.checklist.state import ChecklistStore
@@ -248,8 +248,9 @@ def verdict(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 def measured(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stand in for the availability probes, db_cpu source and capture count being added."""
-    monkeypatch.setattr(release_inputs, "plan_measures", lambda state, run: MEASURED)
+    """Stand in for measured plan rows (tests/test_plan_criteria_demo.py measures them for
+    real), so these tests judge the verdict's other inputs."""
+    monkeypatch.setattr(plan_measures_module, "plan_measures", lambda *_: MEASURED)
 
 
 def test_verdict_json_carries_every_row_with_target_value_status_and_evidence(
@@ -380,9 +381,11 @@ def test_database_load_is_the_peak_of_the_runs_db_cpu_samples(tmp_path: Path) ->
         store.finish_run(run_id, run_result(HEALTHY))
     record = latest_run(tmp_path)
     assert record is not None and record.run_id == run_id
-    load = release_inputs.plan_measures(tmp_path, record).database_load
+    load = plan_measures_module.plan_measures(tmp_path, record).database_load
     assert load is not None and load.value == 47.5
-    row = by_name(evaluate_release(record, measures=release_inputs.plan_measures(tmp_path, record)))
+    row = by_name(
+        evaluate_release(record, measures=plan_measures_module.plan_measures(tmp_path, record))
+    )
     db = row["Database load"]
     assert (db.status, db.value) == ("pass", "peak 47.5% CPU")
     assert db.evidence.run_id == run_id and db.evidence.rehearsal is True

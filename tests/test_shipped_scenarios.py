@@ -191,3 +191,18 @@ def test_db_cpu_source(config: Config) -> None:
         "ccplate_db_cpu_percent",
     )
     assert source.unit == "%" and not source.allow_remote
+
+
+def test_availability_probe(config: Config) -> None:
+    # Success criteria "Availability: 99.9% uptime": the demo target's health endpoint every
+    # 250ms of wall-clock time, 1,200 probes in a 5-minute run (99.9% needs at least 1,000).
+    probe = config.availability
+    assert probe is not None
+    assert (probe.url, probe.every, probe.timeout) == (
+        "http://127.0.0.1:8787/api/health",
+        0.25,
+        2.0,
+    )
+    assert probe.method == "GET" and probe.expect_status == ()
+    assert round(300 / probe.every) == 1200
+    assert with_time_scale(config, 0.1).availability == probe  # probes keep real time

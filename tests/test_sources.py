@@ -337,7 +337,7 @@ def test_the_sampler_reads_every_interval_on_its_own_thread(metrics_server: str)
     assert 3 <= len(cpu) <= 5 and all(s.value == 12.5 for s in cpu)
     assert [s.at for s in cpu] == sorted(s.at for s in cpu)
     assert slow and all(s.value is None and "no answer within" in (s.error or "") for s in slow)
-    assert not sampler._thread or not sampler._thread.is_alive()
+    assert not sampler.running
 
 
 # --- thresholds ---------------------------------------------------------------------------------

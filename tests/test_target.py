@@ -18,9 +18,10 @@ import aiohttp
 import httpx
 import pytest
 
+from ccplate_tui.loopback import is_loopback_host
 from ccplate_tui.target import running_target, start_target_process, stop_target_process
 from ccplate_tui.target.app import MAX_UPLOAD_BYTES
-from ccplate_tui.target.command import add_target_parser, is_loopback_host, run_target_command
+from ccplate_tui.target.command import add_target_parser, run_target_command
 from ccplate_tui.target.store import DEMO_EMAIL, DEMO_PASSWORD, STALE_LOCK_S, TargetStore
 
 CREDENTIALS = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}

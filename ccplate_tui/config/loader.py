@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from ccplate_tui.config.availability import read_availability
 from ccplate_tui.config.checklist_reader import ChecklistReader
 from ccplate_tui.config.checks import CheckSyntaxError, parse_check
 from ccplate_tui.config.errors import ConfigError, KeyPath, source_pointer
@@ -65,6 +66,7 @@ EXECUTOR_OPTIONS: dict[str, tuple[str, ...]] = {
 _COMMON_OPTIONS = ("startTime", "gracefulStop")
 _TOP_KEYS = (
     "target", "options", "thresholds", "scenarios", "suites", "sentry", "checklist", "sources",
+    "availability",
 )  # fmt: skip
 _SCENARIO_KEYS = (
     "executor", "description", "think_time", "tags", "thresholds", "expected_statuses", "http2",
@@ -495,6 +497,13 @@ class _Loader(ChecklistReader):
         self.source_specs = self.get(
             data, root, "sources", lambda v, p: read_sources(self, v, p), {}
         )
+        availability = self.get(
+            data,
+            root,
+            "availability",
+            lambda v, p: read_availability(self, v, p, target.base_url),
+            None,
+        )
         thresholds = self.get(
             data, root, "thresholds", lambda v, p: self.thresholds(v, p, None), ()
         )
@@ -529,10 +538,11 @@ class _Loader(ChecklistReader):
             sentry,
             checklist,
             sources=self.source_specs,
+            availability=availability,
         )
 
     def sentry(self, value: Any, path: KeyPath) -> SentrySpec:
-        keys = ("project", "dsn", "org", "project_slug", "api_url")
+        keys = ("project", "dsn", "org", "project_slug", "api_url", "drill_path")
         table = self.table(value, path, keys)
         project = self.get(table, path, "project", lambda v, p: self.string(v, p, True), None)
         if project is not None:
@@ -552,7 +562,16 @@ class _Loader(ChecklistReader):
                 table, path, "project_slug", lambda v, p: self.string(v, p, True), None
             ),
             api_url=api_url.rstrip("/") if api_url else None,
+            drill_path=self.get(table, path, "drill_path", self.drill_path, None),
         )
+
+    def drill_path(self, value: Any, path: KeyPath) -> str:
+        text = self.string(value, path, True)
+        if not text.startswith("/") or any(c.isspace() or ord(c) < 32 for c in text):
+            raise self.error(
+                path, f"expected a path like '/api/sentry-example-api', got {text!r:.80}"
+            )
+        return text
 
     def check_name(self, name: str, path: KeyPath, what: str) -> None:
         if not _NAME.fullmatch(name):

@@ -186,6 +186,9 @@ class SentrySpec:
     """The Sentry project's slug (for confirming events through the API)."""
     api_url: str | None = None
     """Sentry's web API base, when it cannot be derived from the DSN's host."""
+    drill_path: str | None = None
+    """A route of the app that always throws (like @sentry/wizard's `/api/sentry-example-api`),
+    called by `sentry capture-drill` to cause known errors; a path under `[target] base_url`."""
 
 
 SourceKind = Literal["prometheus", "metrics", "json", "command"]
@@ -209,6 +212,25 @@ class SourceSpec:
     timeout: float = 2.0
     unit: str = ""
     allow_remote: bool = False
+
+
+@dataclass(frozen=True)
+class AvailabilitySpec:
+    """The `[availability]` table: a health probe sent on a fixed grid during every load run
+    (config/availability.py), to measure availability as probes answered / probes sent."""
+
+    url: str
+    """Absolute http(s) URL (a path in the file is joined to [target] base_url)."""
+    every: float = 0.25
+    """Seconds between probes, in wall-clock time: `--time-scale` leaves it alone."""
+    timeout: float = 2.0
+    method: Literal["GET", "HEAD"] = "GET"
+    expect_status: tuple[int, ...] = ()
+    """The statuses that count as up; empty means any 2xx."""
+
+    def accepts(self, status: int) -> bool:
+        """True when an answer with `status` counts as the target being up."""
+        return status in self.expect_status if self.expect_status else 200 <= status <= 299
 
 
 @dataclass(frozen=True)
@@ -237,3 +259,5 @@ class Config:
     """The deploy checklist (`[checklist]`), None when the file has none."""
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     """Metric sources (`[sources.NAME]`), sampled during every load run."""
+    availability: AvailabilitySpec | None = None
+    """The health probe (`[availability]`) sent during every load run; None without one."""

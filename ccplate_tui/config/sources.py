@@ -25,7 +25,7 @@ from ccplate_tui.config.model import SourceKind, SourceSpec
 from ccplate_tui.config.reader import TomlReader, describe_value
 from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSyntaxError, method_label
 from ccplate_tui.load.metrics import BUILTIN_METRICS
-from ccplate_tui.load.safety import is_loopback_url
+from ccplate_tui.loopback import is_loopback_url
 
 DEFAULT_TIMEOUT = 2.0
 KINDS: tuple[SourceKind, ...] = ("prometheus", "metrics", "json", "command")

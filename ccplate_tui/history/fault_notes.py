@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from ccplate_tui.history.recorder import HistoryRecorder
-from ccplate_tui.load.safety import is_loopback_url
+from ccplate_tui.loopback import is_loopback_url
 
 ADMIN_PATH = "/__admin/faults"
 _QUIET = {"error_rate": 0.0, "drop_rate": 0.0, "reset_rate": 0.0, "garbage_rate": 0.0}

@@ -139,6 +139,12 @@ def config_json(config: Config, plan: RunPlan) -> Any:
         "scenarios": [_plain(spec) for spec in plan.scenarios],
         "thresholds": [_plain(spec) for spec in plan.thresholds],
     }
+    if config.availability is not None:
+        # The probe's URL, pace and timeout: what a window and a probe count mean.
+        data["availability"] = {
+            **_plain(config.availability),
+            "url": safe_url(config.availability.url),
+        }
     text = mask_secrets(json.dumps(data, allow_nan=False))
     try:
         return json.loads(text)

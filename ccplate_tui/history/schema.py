@@ -121,7 +121,20 @@ def _v3(db: sqlite3.Connection) -> None:
     _statements(db, "ALTER TABLE intervals ADD COLUMN sources TEXT NOT NULL DEFAULT '[]'")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite3.Connection) -> None:
+    """The availability probes' tally of each interval (`[availability]`, JSON, NULL for a run
+    without a probe), committed with it; and a run's error-capture count (JSON, NULL until
+    measured)."""
+    _statements(
+        db,
+        """
+        ALTER TABLE intervals ADD COLUMN probes TEXT;
+        ALTER TABLE runs ADD COLUMN capture TEXT
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 """`MIGRATIONS[n]` turns schema version n into n + 1; append, never edit a shipped one."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

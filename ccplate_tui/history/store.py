@@ -13,18 +13,20 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-import math
 import os
 import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from ccplate_tui.history.headline import finite, headline
+from ccplate_tui.history.measures import RunMeasures, UnknownRun
+from ccplate_tui.history.measures import dumps as _dumps
+from ccplate_tui.history.measures import from_dict as _dataclass
 from ccplate_tui.history.rows import (
     ANNOTATION_KINDS,
     Annotation,
@@ -41,6 +43,7 @@ from ccplate_tui.load.metrics_codec import (
     metric_set_from_json,
     metric_set_to_json,
 )
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
 from ccplate_tui.load.source_samples import SourceSample
@@ -59,14 +62,9 @@ _RUN_COLUMNS = (
     "(SELECT COUNT(*) FROM intervals WHERE run_id = runs.id), "
     '(SELECT MAX("end") FROM intervals WHERE run_id = runs.id)'
 )
-_INTERVAL_COLUMNS = 'idx, start, "end", wall_time, metrics, progress, health, notes, sources'
-
-
-class UnknownRun(KeyError):
-    """A run id or number that the history does not hold."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+_INTERVAL_COLUMNS = (
+    'idx, start, "end", wall_time, metrics, progress, health, notes, sources, probes'
+)
 
 
 def history_path(state_dir: Path | str) -> Path:
@@ -74,26 +72,13 @@ def history_path(state_dir: Path | str) -> Path:
     return Path(state_dir) / DB_NAME
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(_plain(value), separators=(",", ":"), allow_nan=False)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: tuples as lists, non-finite floats as None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-class HistoryStore:
+class HistoryStore(RunMeasures):
     """The history database at `path`; thread-safe; a context manager that closes it.
 
     Opening creates or upgrades it (see schema.py) and marks runs whose process died as
     interrupted. Every failure of the database itself is a HistoryError naming the file.
+    Source samples, availability probes and capture counts are read through RunMeasures
+    (measures.py).
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -206,7 +191,7 @@ class HistoryStore:
         with self._write() as db:
             db.execute(
                 f"INSERT OR REPLACE INTO intervals (run_id, {_INTERVAL_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     snapshot.index,
@@ -218,6 +203,7 @@ class HistoryStore:
                     _dumps(asdict(snapshot.health)) if snapshot.health else None,
                     _dumps(list(snapshot.notes)),
                     _dumps([asdict(sample) for sample in snapshot.sources]),
+                    _dumps(snapshot.probes.to_json()) if snapshot.probes is not None else None,
                 ),
             )
 
@@ -404,7 +390,7 @@ class HistoryStore:
             next_idx = rows[-1][0] + 1
 
     def _interval_from_row(self, run_id: str, row: tuple) -> IntervalSnapshot:
-        idx, start, end, wall_time, metrics, progress, health, notes, sources = row
+        idx, start, end, wall_time, metrics, progress, health, notes, sources, probes = row
         try:
             return IntervalSnapshot(
                 index=idx,
@@ -416,30 +402,12 @@ class HistoryStore:
                 wall_time=wall_time,
                 notes=tuple(json.loads(notes)),
                 sources=tuple(_dataclass(SourceSample, s) for s in json.loads(sources)),
+                probes=ProbeTally.from_json(json.loads(probes)) if probes is not None else None,
             )
         except (MetricsCodecError, ValueError, TypeError) as exc:
             raise HistoryError(
                 f"{self.path}: interval {idx} of run {run_id} is damaged: {exc}"
             ) from exc
-
-    def source_samples(self, run_id: str) -> dict[str, list[SourceSample]]:
-        """Every metric-source sample of a run by source name, in order (killed runs too)."""
-        samples: dict[str, list[SourceSample]] = {}
-        rows = self._read(
-            "SELECT idx, sources FROM intervals WHERE run_id = ? AND sources != '[]' ORDER BY idx",
-            (run_id,),
-        )
-        for idx, text in rows:
-            try:
-                for data in json.loads(text):
-                    sample = _dataclass(SourceSample, data)
-                    samples.setdefault(sample.name, []).append(sample)
-            except (ValueError, TypeError) as exc:
-                raise HistoryError(
-                    f"{self.path}: the source samples of interval {idx} of run {run_id} are "
-                    f"damaged: {exc}"
-                ) from exc
-        return samples
 
     def totals(self, run_id: str) -> MetricSet:
         """The run's metrics over its whole length: its intervals merged (kept once computed)."""
@@ -609,14 +577,6 @@ def _outcome(run: FinishedRun) -> tuple[str, str]:
         "progress": [],
     }
     return _dumps(summary), _dumps([t.to_json() for t in run.thresholds])
-
-
-def _dataclass(cls: type, data: Any) -> Any:
-    """`cls(**data)` for a stored dict, ignoring keys a later version may have added."""
-    if not isinstance(data, dict):
-        raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _user() -> str:

@@ -32,6 +32,7 @@ from ccplate_tui.config.thresholds import ThresholdSpec, parse_threshold_entry
 from ccplate_tui.k6.scenario_progress import K6ProgressTracker
 from ccplate_tui.load.engine import RunUpdate
 from ccplate_tui.load.metrics import BUILTIN_METRICS, Gauge, MetricSet, MetricType, Tags
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
 from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import EVALUATION_PERIOD, ThresholdEvaluator, ThresholdResult
@@ -475,6 +476,7 @@ def follow_k6_ndjson(
     lateness: float = DEFAULT_LATENESS,
     start: float | None = None,
     sources: Callable[[], tuple[SourceSample, ...]] | None = None,
+    probes: Callable[[], ProbeTally] | None = None,
 ) -> Iterator[RunUpdate | K6RunEnded]:
     """A `RunUpdate` per interval of a k6 NDJSON file (what `build_live_view` and every engine
     observer take), then one `K6RunEnded`.
@@ -483,7 +485,8 @@ def follow_k6_ndjson(
     arrive); pass the plan's to judge the run by scenarios.toml, with `baselines` for its
     relative ones (as LoadRun takes them). `scenarios` (the plan's specs) give the progress its
     planned durations and iteration counts. `sources` gives the metric-source samples taken
-    since its last call (SourceSampler.take), attached to each interval.
+    since its last call (SourceSampler.take), attached to each interval; `probes` likewise the
+    availability probes' tally (AvailabilityProber.take).
     """
     reader = K6NdjsonReader(path, interval, lateness=lateness, start=start)
     from_stream = thresholds is None
@@ -510,6 +513,8 @@ def follow_k6_ndjson(
             snapshot.notes = (*snapshot.notes, *fresh)
         if sources is not None:
             snapshot.sources = sources()
+        if probes is not None:
+            snapshot.probes = probes()
         totals.accumulate(snapshot.metrics)
         evaluator.observe(snapshot)
         progress = tracker.update(snapshot)

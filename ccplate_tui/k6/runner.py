@@ -37,14 +37,16 @@ from ccplate_tui.config.thresholds import (
 )
 from ccplate_tui.k6.export import K6_METRICS, script_for_plan
 from ccplate_tui.k6.ndjson_reader import K6NdjsonError, K6RunEnded, follow_k6_ndjson
+from ccplate_tui.load.availability import AvailabilityProber, check_probe_url
 from ccplate_tui.load.engine import CTRL_C, Observer, RunPlan, RunUpdate
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.pool import WorkerFailure
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.results import RunResult
-from ccplate_tui.load.safety import check_target
 from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.sources import SourceSampler
 from ccplate_tui.load.thresholds import ThresholdResult, baseline_key
+from ccplate_tui.loopback import check_target
 from ccplate_tui.process_lifetime import parent_death_hook
 
 ENGINE_NAME = "k6"
@@ -223,9 +225,10 @@ class K6Run:
     ) -> None:
         """`baselines`: as for LoadRun, values of the plan's relative thresholds by
         `baseline_key`; they are written into the script as numbers."""
-        check_target(
-            config.target.base_url, allow_remote=allow_remote or config.target.allow_remote
-        )
+        remote_ok = allow_remote or config.target.allow_remote
+        check_target(config.target.base_url, allow_remote=remote_ok)
+        if config.availability is not None:
+            check_probe_url(config.availability, allow_remote=remote_ok)
         self.config = config
         self.plan = plan
         self.observers = list(observers or [])
@@ -235,6 +238,9 @@ class K6Run:
         self.sampler = SourceSampler(tuple(config.sources.values()), config.options.interval)
         """Reads the config's metric sources beside k6, as LoadRun does (load/sources.py)."""
         self._samples: dict[str, list[SourceSample]] = {name: [] for name in config.sources}
+        self.prober = AvailabilityProber(config.availability) if config.availability else None
+        """Probes the `[availability]` URL beside k6, as LoadRun does (load/availability.py)."""
+        self._probes: ProbeTally | None = None if self.prober is None else ProbeTally()
         self.script = export_plan_script(config, k6_plan, self.baselines)
         self.env = dict(env) if env is not None else None
         self.keep_dir = keep_dir
@@ -316,7 +322,10 @@ class K6Run:
         end: K6RunEnded | None = None
         try:
             self._start(folder, stdout_log, stderr_log)
-            self.sampler.start(time.perf_counter(), time.time())
+            run_start, wall_start = time.perf_counter(), time.time()
+            self.sampler.start(run_start, wall_start)
+            if self.prober is not None:
+                self.prober.start(run_start, wall_start)
             reader = threading.Thread(
                 target=self._read,
                 args=(folder / "k6.json", stream_done, items),
@@ -332,6 +341,8 @@ class K6Run:
             raise
         finally:
             self.sampler.close()
+            if self.prober is not None:
+                self.prober.close()
             self._reap()
             stream_done.set()
             stdout_log.close()
@@ -365,6 +376,7 @@ class K6Run:
                 scenarios=self.plan.scenarios,
                 baselines=self.baselines,
                 sources=self.sampler.take,
+                probes=self.prober.take if self.prober is not None else None,
             ):
                 items.put(item)
         except Exception as exc:  # handed to the run's thread, which reports it
@@ -393,6 +405,8 @@ class K6Run:
             update: RunUpdate = item
             for sample in update.snapshot.sources:
                 self._samples.setdefault(sample.name, []).append(sample)
+            if self._probes is not None:
+                self._probes = self._probes.merge(update.snapshot.probes)
             for observer in self.observers:
                 observer(update)
 
@@ -458,6 +472,7 @@ class K6Run:
             notes=[*end.notes, *all_notes],
             stop_cause=self.stop_cause if stopped == "interrupted" else None,
             sources={name: tuple(taken) for name, taken in self._samples.items()},
+            probes=self._probes,
         )
 
 

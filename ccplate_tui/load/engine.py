@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 from ccplate_tui.config.model import Config, ScenarioSpec
 from ccplate_tui.config.thresholds import ThresholdSpec
+from ccplate_tui.load.availability import AvailabilityProber, check_probe_url
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.pool import WorkerPool
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.results import RunResult
-from ccplate_tui.load.safety import check_target
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
 from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.sources import SourceSampler
 from ccplate_tui.load.thresholds import EVALUATION_PERIOD, ThresholdEvaluator, ThresholdResult
+from ccplate_tui.loopback import check_target
 
 
 class UnknownScenario(KeyError):
@@ -96,9 +98,10 @@ class LoadRun:
     ) -> None:
         """`baselines`: values for the plan's relative thresholds by `baseline_key`
         (history.baselines.resolve_baselines); a relative threshold without one is NO DATA."""
-        check_target(
-            config.target.base_url, allow_remote=allow_remote or config.target.allow_remote
-        )
+        remote_ok = allow_remote or config.target.allow_remote
+        check_target(config.target.base_url, allow_remote=remote_ok)
+        if config.availability is not None:
+            check_probe_url(config.availability, allow_remote=remote_ok)
         self.config = config
         self.plan = plan
         self.observers = list(observers or [])
@@ -112,6 +115,8 @@ class LoadRun:
         )
         self.sampler = SourceSampler(tuple(config.sources.values()), config.options.interval)
         """Reads the config's metric sources beside the run, on this process (load/sources.py)."""
+        self.prober = AvailabilityProber(config.availability) if config.availability else None
+        """Probes the `[availability]` URL beside the run, on this process (load/availability.py)."""
         self.stopped: str | None = None
         self.stop_cause: str | None = None
         """Who or what stopped the run (RunResult.stop_cause)."""
@@ -139,6 +144,7 @@ class LoadRun:
         progress: tuple[ScenarioProgress, ...] = ()
         notes: list[str] = []
         samples: dict[str, list[SourceSample]] = {name: [] for name in self.config.sources}
+        probes: ProbeTally | None = None
         elapsed = 0.0
         last_eval = 0.0
         started_at = time.time()
@@ -147,6 +153,8 @@ class LoadRun:
             started_at = self.pool.wall_start or started_at
             if self.pool.run_start is not None:
                 self.sampler.start(self.pool.run_start, started_at)
+                if self.prober is not None:
+                    self.prober.start(self.pool.run_start, started_at)
             snapshots = self.pool.snapshots()
             while True:
                 try:
@@ -159,6 +167,9 @@ class LoadRun:
                 snapshot.sources = self.sampler.take()
                 for sample in snapshot.sources:
                     samples[sample.name].append(sample)
+                if self.prober is not None:
+                    snapshot.probes = self.prober.take()
+                    probes = snapshot.probes if probes is None else probes.merge(snapshot.probes)
                 totals.accumulate(snapshot.metrics)
                 evaluator.observe(snapshot)
                 elapsed = snapshot.end
@@ -174,6 +185,8 @@ class LoadRun:
                     observer(update)
         finally:
             self.sampler.close()
+            if self.prober is not None:
+                self.prober.close()
             self.pool.close()
         if self.pool.failures:
             notes.extend(self.pool.failures)
@@ -192,4 +205,5 @@ class LoadRun:
             notes=notes,
             stop_cause=self.stop_cause if self.stopped == "interrupted" else None,
             sources={name: tuple(taken) for name, taken in samples.items()},
+            probes=probes if probes is not None or self.prober is None else ProbeTally(),
         )

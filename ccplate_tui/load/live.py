@@ -16,6 +16,7 @@ from ccplate_tui.load.engine import RunUpdate
 from ccplate_tui.load.executors import planned_duration
 from ccplate_tui.load.metrics import Counter, MetricSet, Rate, Trend
 from ccplate_tui.load.snapshot import ScenarioProgress, WorkerHealth
+from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import ThresholdResult
 
 _HISTOGRAM_BINS = 24
@@ -76,6 +77,8 @@ class LiveView:
     progress: tuple[ScenarioProgress, ...]
     health: WorkerHealth | None
     notes: tuple[str, ...]
+    sources: tuple[SourceSample, ...] = ()
+    """The metric sources' readings of this interval (`[sources.NAME]`)."""
 
 
 def latency_stats(trend: Trend | None) -> LatencyStats:
@@ -171,4 +174,5 @@ def build_live_view(update: RunUpdate, scenarios: Sequence[ScenarioSpec]) -> Liv
         progress=snapshot.progress,
         health=snapshot.health,
         notes=snapshot.notes,
+        sources=snapshot.sources,
     )

@@ -421,6 +421,16 @@ class MetricSet:
                 out.merge(sink)  # type: ignore[arg-type]
         return out
 
+    def server_errors(self) -> int:
+        """Responses with a 5xx status (`http_reqs` tagged `status`): the errors a server
+        should have reported to its error tracker."""
+        total = 0.0
+        for (name, tags), sink in self.series.items():
+            status = dict(tags).get("status", "") if name == "http_reqs" else ""
+            if len(status) == 3 and status.startswith("5") and isinstance(sink, Counter):
+                total += sink.value
+        return int(total)
+
     def metric_names(self) -> list[str]:
         return sorted({name for name, _ in self.series})
 

@@ -18,6 +18,10 @@ interval's end (`snapshot.wall_time`, RFC 3339 with nanoseconds, UTC):
 * gauge: `value` is the reading at the interval's end; no metadata.
 * a metric source (`[sources.NAME]`): a gauge named after the source, one Point per reading
   that gave a value, stamped with the reading's own time; failed readings write nothing.
+* the availability probe (`[availability]`): counters stamped with the interval's end, one
+  Point each per interval while the probe runs (zeros included, so the series has no holes):
+  `availability_probes` (probes finished), `availability_ok` (answered as expected), and
+  `availability_failures` per reason (tag `reason`, e.g. `HTTP 503`) when some failed.
 
 Note: k6 types `metadata` as string-to-string; our metadata values are JSON numbers.
 The file is flushed after every snapshot so a reader can tail it live.
@@ -45,10 +49,14 @@ from ccplate_tui.load.metrics import (
     Sink,
     Trend,
 )
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.snapshot import IntervalSnapshot
 from ccplate_tui.load.units_format import go_duration
 
 _EXPECTED = ("expected_response:true", {"expected_response": "true"})
+PROBES_METRIC = "availability_probes"
+PROBES_OK_METRIC = "availability_ok"
+PROBE_FAILURES_METRIC = "availability_failures"
 
 
 def rfc3339_nano(unix_time: float) -> str:
@@ -113,8 +121,8 @@ class NdjsonWriter:
         if all(existing[1] != suffix for existing in subs):
             subs.append((f"{metric}{{{suffix}}}", suffix, tags))
 
-    def _metric_record(self, metric: str) -> dict[str, Any]:
-        info = BUILTIN_METRICS.get(metric) or MetricInfo(metric, MetricType.GAUGE)
+    def _metric_record(self, metric: str, kind: MetricType = MetricType.GAUGE) -> dict[str, Any]:
+        info = BUILTIN_METRICS.get(metric) or MetricInfo(metric, kind)
         subs = self._submetrics.get(metric)
         return {
             "type": "Metric",
@@ -186,9 +194,28 @@ class NdjsonWriter:
             data = {"time": rfc3339_nano(sample.wall_time), "value": _number(sample.value)}
             point = {"metric": sample.name, "type": "Point", "data": {**data, "tags": {}}}
             lines.append(_dumps(point))
+        if snapshot.probes is not None:
+            lines.extend(self._probe_lines(snapshot.probes, stamp))
         if lines:
             self._text.write("\n".join(lines) + "\n")
         self.flush()
+
+    def _probe_lines(self, tally: ProbeTally, stamp: str) -> list[str]:
+        """The availability probe's counters for one interval (see the module's docstring)."""
+        lines: list[str] = []
+        points: list[tuple[str, int, dict[str, str]]] = [
+            (PROBES_METRIC, tally.sent, {}),
+            (PROBES_OK_METRIC, tally.ok, {}),
+            *((PROBE_FAILURES_METRIC, n, {"reason": r}) for r, n in tally.failures.items()),
+        ]
+        for metric, value, tags in points:
+            if metric not in self._announced:
+                self._announced.add(metric)
+                lines.append(_dumps(self._metric_record(metric, MetricType.COUNTER)))
+            meta = {"aggregation": "interval"}
+            data = {"time": stamp, "value": value, "tags": tags, "metadata": meta}
+            lines.append(_dumps({"metric": metric, "type": "Point", "data": data}))
+        return lines
 
     def flush(self) -> None:
         self._text.flush()

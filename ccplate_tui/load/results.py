@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ccplate_tui.config.model import Config
 from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.snapshot import ScenarioProgress
 from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import ThresholdResult
@@ -31,6 +32,9 @@ class RunResult:
     `stopped from the dashboard (browser, pid 4242)`); None when unknown."""
     sources: dict[str, tuple[SourceSample, ...]] = field(default_factory=dict)
     """Every sample of each metric source (`[sources.NAME]`), in order."""
+    probes: ProbeTally | None = None
+    """The availability probes over the run (its intervals' tallies merged); None without an
+    `[availability]` probe."""
 
     @property
     def thresholds_failed(self) -> bool:

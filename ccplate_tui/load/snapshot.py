@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ccplate_tui.load.metrics import MetricSet
+from ccplate_tui.load.probe_tally import ProbeTally
 from ccplate_tui.load.source_samples import SourceSample
 
 
@@ -157,3 +158,6 @@ class IntervalSnapshot:
     load.reachability); None while the target is not known to be the demo."""
     sources: tuple[SourceSample, ...] = ()
     """The metric sources' readings taken during this interval (load/sources.py)."""
+    probes: ProbeTally | None = None
+    """The availability probes finished during this interval (load/availability.py); None when
+    the run has no `[availability]` probe."""

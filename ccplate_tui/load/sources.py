@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ccplate_tui.config.model import SourceSpec
 from ccplate_tui.config.sources import parse_json_path
+from ccplate_tui.load.side_loop import SideLoop
 from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.units_format import humanize_ms
 
@@ -212,21 +213,13 @@ class SourceSampler:
         self.interval = interval
         self._samples: list[SourceSample] = []
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task | None = None
-        self._ready = threading.Event()
+        self._side = SideLoop("ccplate-sources")
 
     def start(self, run_start: float, wall_start: float) -> None:
         """Begin sampling: the first reading at once, then one every interval from `run_start`
         (a `time.perf_counter()` instant, `wall_start` the same instant in Unix time)."""
-        if not self.sources or self._thread is not None:
-            return
-        self._thread = threading.Thread(
-            target=self._run, args=(run_start, wall_start), name="ccplate-sources", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait(5.0)
+        if self.sources:
+            self._side.start(lambda: self._main(run_start, wall_start))
 
     def take(self) -> tuple[SourceSample, ...]:
         """The samples finished since the previous call, in the order they finished."""
@@ -234,27 +227,14 @@ class SourceSampler:
             taken, self._samples = tuple(self._samples), []
         return taken
 
+    @property
+    def running(self) -> bool:
+        return self._side.running
+
     def close(self) -> None:
         """Stop sampling; a reading in flight is abandoned (its command killed)."""
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
-        if self._thread is not None:
-            self._thread.join(max(s.timeout for s in self.sources) + _STOP_GRACE)
-
-    def _run(self, run_start: float, wall_start: float) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            self._task = loop.create_task(self._main(run_start, wall_start))
-            self._ready.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(self._task)
-        finally:
-            self._ready.set()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+        if self.sources:
+            self._side.stop(max(s.timeout for s in self.sources) + _STOP_GRACE)
 
     async def _main(self, run_start: float, wall_start: float) -> None:
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as client:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 
 from ccplate_tui.load.metrics import BUILTIN_METRICS, Counter, MetricSet, MetricType, Rate, Trend
+from ccplate_tui.load.probe_tally import PROBES_FOR_999, probe_window, truncated_percent
 from ccplate_tui.load.progress import (
     run_max_duration,
     run_max_vus,
@@ -20,6 +21,7 @@ from ccplate_tui.load.progress import (
     scenario_lines,
 )
 from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.run_records import safe_url
 from ccplate_tui.load.source_samples import sample_aggregate
 from ccplate_tui.load.summary_export import (
     GroupNode,
@@ -31,6 +33,7 @@ from ccplate_tui.load.summary_export import (
 from ccplate_tui.load.thresholds import ThresholdResult
 from ccplate_tui.load.units_format import (
     fixed_no_trailing_zeros,
+    go_duration,
     humanize_bytes,
     humanize_ms,
     humanize_rate_percent,
@@ -159,6 +162,39 @@ def _sources_section(result: RunResult) -> list[str]:
             line += f"; last error: {last_error}"
         lines.append(line)
     return [*lines, ""]
+
+
+# --- AVAILABILITY (ours) ----------------------------------------------------------------------
+
+
+def _availability_section(result: RunResult) -> list[str]:
+    """The health probe's share answered as expected, over what, and why the others failed."""
+    tally, spec = result.probes, result.config.availability
+    if tally is None or spec is None:
+        return []
+    noun = "probe" if tally.sent == 1 else "probes"
+    what = f"{spec.method} {safe_url(spec.url)} every {go_duration(spec.every)}"
+    if tally.sent:
+        window = go_duration(round(probe_window(tally, spec.every), 3))
+        head = f"{truncated_percent(tally.ok, tally.sent)} of {tally.sent:,d} {noun} ok"
+        lines = [f"{_BODY_INDENT}{head} ({what}, {window})"]
+    else:
+        lines = [f"{_BODY_INDENT}no probe finished ({what})"]
+    if tally.failures:
+        reasons = ", ".join(f"{reason} ×{count:,d}" for reason, count in tally.failures.items())
+        lines.append(f"{_BODY_INDENT}failed: {reasons}")
+    if tally.skipped:
+        lines.append(
+            f"{_BODY_INDENT}{tally.skipped:,d} tick{'s' if tally.skipped != 1 else ''} "
+            "skipped while a slower probe was waiting "
+            f"(timeout {go_duration(spec.timeout)})"
+        )
+    if tally.sent < PROBES_FOR_999:
+        lines.append(
+            f"{_BODY_INDENT}not enough probes to support 99.9% "
+            f"({tally.sent:,d} of the {PROBES_FOR_999:,d} it needs)"
+        )
+    return [_title("AVAILABILITY"), "", *lines, ""]
 
 
 # --- TOTAL RESULTS ----------------------------------------------------------------------------
@@ -470,6 +506,7 @@ def render_summary(result: RunResult, *, color: bool = False) -> str:
         _thresholds_section(result),
         _total_results_section(result),
         _sources_section(result),
+        _availability_section(result),
         _errors_section(result.totals),
         _requests_section(result),
     ]

@@ -314,8 +314,18 @@ def summary_export(result: RunResult) -> dict[str, Any]:
             "scenarios": list(result.scenario_names),
             "uncorrected": _uncorrected(result.totals, trend_stats),
             "notes": list(result.notes),
+            **_availability(result),
         },
     }
+
+
+def _availability(result: RunResult) -> dict[str, Any]:
+    """The health probe's run total (`[availability]`), when the run had one."""
+    spec, tally = result.config.availability, result.probes
+    if spec is None or tally is None:
+        return {}
+    probe = {"url": spec.url, "method": spec.method, "every_s": spec.every}
+    return {"availability": {**probe, **tally.to_json()}}
 
 
 def write_summary_export(result: RunResult, path: str | Path) -> None:

@@ -177,7 +177,7 @@ def evaluate_release(
         *load_rows,
         plan_rows.availability(m.availability),
         plan_rows.database_load(m.database_load),
-        plan_rows.error_capture(m.error_capture),
+        plan_rows.error_capture(m.error_capture, m.capture_problem),
         *threshold_rows,
         _error_tracking(sentry),
         plan_rows.sentry_wiring(wiring),

@@ -20,7 +20,7 @@ from ccplate_tui.history.legacy import open_history
 from ccplate_tui.load.run_records import RunRecord, list_runs
 from ccplate_tui.release.criteria import ChecklistProgress, SentryCapture
 from ccplate_tui.release.evidence import Evidence
-from ccplate_tui.release.plan_rows import Measurement, PlanMeasures, SentryWiring
+from ccplate_tui.release.plan_rows import SentryWiring
 from ccplate_tui.sentry.last_results import (
     CAPTURE_FILE,
     COMPATIBILITY_FILE,
@@ -131,48 +131,6 @@ def sentry_wiring(state_dir: Path) -> SentryWiring | None:
         cap=str(cap) if cap else None,
         evidence=evidence,
     )
-
-
-DB_CPU_SOURCE = "db_cpu"
-"""The metric source (`[sources.db_cpu]`) whose peak over a run is the plan's database load."""
-
-
-def plan_measures(state_dir: Path, run: RunRecord | None) -> PlanMeasures:
-    """Availability, database load and error capture for `run`, where something recorded them.
-
-    Database load is the peak of the run's `db_cpu` source samples in the history. Availability
-    probes and a Sentry capture count are not recorded yet, so those rows stay NOT MEASURED;
-    this is the one place that reads them from the history.
-    """
-    if run is None:
-        return PlanMeasures()
-    return PlanMeasures(database_load=_db_cpu(state_dir, run))
-
-
-def _db_cpu(state_dir: Path, run: RunRecord) -> Measurement | None:
-    try:
-        store = open_history(state_dir, create=False)
-        if store is None:
-            return None
-        with store:
-            samples = store.source_samples(run.run_id).get(DB_CPU_SOURCE, [])
-    except (OSError, AttributeError) as exc:  # AttributeError: a history without sources
-        log.warning("could not read the %s samples of run %s: %s", DB_CPU_SOURCE, run.run_id, exc)
-        return None
-    values = [s.value for s in samples if s.value is not None]
-    if not values:
-        return None
-    evidence = Evidence(
-        f"source {DB_CPU_SOURCE}",
-        run_id=run.run_id,
-        started_at=run.started_at,
-        duration=max(0.0, run.ended_at - run.started_at),
-        time_scale=run.time_scale,
-        state=run.stopped or "finished",
-        rehearsal=run.time_scale < 1.0,
-        detail=f"{len(values)} of {len(samples)} samples answered",
-    )
-    return Measurement(max(values), evidence, count=len(values))
 
 
 def checklist_progress(checklist: Checklist | None, state_dir: Path) -> ChecklistProgress | None:

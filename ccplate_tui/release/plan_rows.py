@@ -34,7 +34,8 @@ DATABASE_UNMEASURED = (
 )
 CAPTURE_UNMEASURED = (
     "Error capture not measured: no count of server errors against the events Sentry received "
-    "(a load run with Sentry's event API, or a capture drill)"
+    "(ccplate-tui sentry capture-drill, or a load run that saw server errors, with "
+    "SENTRY_AUTH_TOKEN set)"
 )
 WIRING_UNCHECKED = "Sentry wiring not checked (ccplate-tui sentry check)"
 
@@ -59,6 +60,8 @@ class PlanMeasures:
     availability: Measurement | None = None
     database_load: Measurement | None = None
     error_capture: Measurement | None = None
+    capture_problem: str | None = None
+    """Why the latest attempt to count Sentry's events failed, when none succeeded."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,10 @@ def availability(measure: Measurement | None) -> Criterion:
     name, target = AVAILABILITY, "≥ 99.9% uptime"
     if measure is None:
         return _not_measured(name, target, AVAILABILITY_UNMEASURED)
-    value = f"{_percent(measure.value)} of {measure.count:,d} probes"
+    probes = f"{measure.count:,d} probe{'s' if measure.count != 1 else ''}"
+    value = f"{_percent(measure.value)} of {probes}"
     if measure.count < MIN_PROBES:
-        reason = (
-            f"Availability: not enough data ({measure.count:,d} probes; 99.9% needs at least "
-            f"{MIN_PROBES:,d})"
-        )
+        reason = f"Availability: not enough data ({probes}; 99.9% needs at least {MIN_PROBES:,d})"
         return Criterion(name, target, value, "unknown", measure.evidence, reason, plan=True)
     if measure.value >= AVAILABILITY_TARGET:
         return Criterion(name, target, value, "pass", measure.evidence, None, plan=True)
@@ -107,10 +108,11 @@ def database_load(measure: Measurement | None) -> Criterion:
     return Criterion(name, target, value, "fail", measure.evidence, reason, plan=True)
 
 
-def error_capture(measure: Measurement | None) -> Criterion:
+def error_capture(measure: Measurement | None, problem: str | None = None) -> Criterion:
     name, target = ERROR_CAPTURE, "100% of errors captured"
     if measure is None:
-        return _not_measured(name, target, CAPTURE_UNMEASURED)
+        reason = f"Error capture not measured: {problem}" if problem else CAPTURE_UNMEASURED
+        return _not_measured(name, target, reason)
     value = measure.detail or f"{_percent(measure.value)} of {measure.count:,d} errors"
     if measure.count <= 0:
         reason = "Error capture unknown: no errors to count in the window"

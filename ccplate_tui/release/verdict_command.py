@@ -56,11 +56,11 @@ def verdict_command(args: argparse.Namespace) -> int:
     from ccplate_tui.release.criteria import evaluate_release
     from ccplate_tui.release.inputs import (
         checklist_progress,
-        plan_measures,
         runs_on_record,
         sentry_status,
         sentry_wiring,
     )
+    from ccplate_tui.release.plan_measures import plan_measures
 
     try:
         config = load_config(args.config)
@@ -75,7 +75,7 @@ def verdict_command(args: argparse.Namespace) -> int:
         checklist=checklist_progress(config.checklist, state),
         last_complete=runs.last_complete,
         wiring=sentry_wiring(state),
-        measures=plan_measures(state, runs.last_complete or runs.latest),
+        measures=plan_measures(state, runs.last_complete or runs.latest, config.checklist),
     )
     if runs.running is not None and verdict.latest is None:
         verdict = _with_running(verdict, runs.running)

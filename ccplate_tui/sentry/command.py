@@ -1,7 +1,8 @@
-"""`ccplate-tui sentry check` and `ccplate-tui sentry verify`: the two Sentry checks headless.
+"""`ccplate-tui sentry check`, `verify` and `capture-drill`: the Sentry checks headless.
 
 check: 0 supported, 3 upgrade or partial, 4 unsupported, 2 bad project or config, 1 no answer.
 verify: 0 delivered (and confirmed when a token is given), 1 not, 2 bad DSN or missing inputs.
+capture-drill: 0 every error caused arrived, 1 some lost or not counted, 2 bad input.
 """
 
 from __future__ import annotations
@@ -71,6 +72,28 @@ def add_sentry_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(verify)
     verify.set_defaults(func=verify_command)
+
+    drill = checks.add_parser(
+        "capture-drill",
+        help="cause N errors on the app's throwing route; check that N events reach Sentry",
+        description="Call [sentry] drill_path (a route that always throws, like @sentry/wizard's "
+        "/api/sentry-example-api) under [target] base_url N times, then count the error events "
+        "Sentry received in that window through its API. Exit 0 when every error arrived, 1 "
+        "when some were lost or could not be counted, 2 for bad input.",
+    )
+    drill.add_argument(
+        "--count", type=int, default=20, metavar="N", help="errors to cause (default 20)"
+    )
+    drill.add_argument("--path", metavar="ROUTE", help="the throwing route (default: drill_path)")
+    drill.add_argument("--api-token", metavar="T", help="Sentry auth token (or SENTRY_AUTH_TOKEN)")
+    drill.add_argument("--org", metavar="O", help="organization slug (or SENTRY_ORG)")
+    drill.add_argument("--api-url", metavar="URL", help="web API base (default: from the DSN)")
+    drill.add_argument("--dsn", help="the app's DSN, for its project id (default: as verify)")
+    drill.add_argument(
+        "--allow-remote", action="store_true", help="allow a target that is not loopback"
+    )
+    _common(drill)
+    drill.set_defaults(func=drill_command)
 
     from ccplate_tui.sentry.setup_command import add_setup_parser
 
@@ -172,4 +195,54 @@ def verify_command(args: argparse.Namespace) -> int:
             print(f"DSN from {settings.dsn.origin}")
         print(render_capture(result))
     passed = capture_passed(result, token_given=settings.token is not None)
+    return EXIT_OK if passed else EXIT_ERROR
+
+
+def drill_command(args: argparse.Namespace) -> int:
+    from ccplate_tui.loopback import RemoteTargetRefused, check_target
+    from ccplate_tui.sentry.capture_count import count_target
+    from ccplate_tui.sentry.capture_drill import MAX_DRILL_ERRORS, drill_passed, run_drill
+    from ccplate_tui.sentry.settings import resolve_settings
+
+    path = Path(args.config or DEFAULT_CONFIG)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return _error("capture-drill", str(exc), EXIT_USAGE, as_json=args.json)
+    if not 1 <= args.count <= MAX_DRILL_ERRORS:
+        message = f"--count must be between 1 and {MAX_DRILL_ERRORS:,d}, got {args.count}"
+        return _error("capture-drill", message, EXIT_USAGE, as_json=args.json)
+    route = args.path or config.sentry.drill_path
+    if not route or not route.startswith("/"):
+        message = (
+            "no route to call: set drill_path under [sentry] (a route that always throws, like "
+            "/api/sentry-example-api) or pass --path /ROUTE"
+        )
+        return _error("capture-drill", message, EXIT_USAGE, as_json=args.json)
+    url = config.target.base_url.rstrip("/") + route
+    try:
+        check_target(url, allow_remote=args.allow_remote or config.target.allow_remote)
+    except RemoteTargetRefused as exc:
+        return _error("capture-drill", str(exc), EXIT_USAGE, as_json=args.json)
+    settings = resolve_settings(
+        config.sentry, dsn=args.dsn, token=args.api_token, org=args.org, api_url=args.api_url
+    )
+    target = count_target(settings)
+    if isinstance(target, str):  # never cause errors that cannot be counted
+        message = f"cannot count Sentry's events: {target}"
+        return _error("capture-drill", message, EXIT_USAGE, as_json=args.json)
+    state = Path(args.state) if args.state else default_state_dir(path)
+    if not args.json:
+        print(f"causing {args.count} errors: GET {url} …", flush=True)
+    calls, result = run_drill(settings, url, args.count, state, timeout=config.target.timeout)
+    passed = drill_passed(result)
+    if args.json:
+        document = {**result.to_json(), "passed": passed, "ratio": result.ratio}
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(result.detail)
+        print(f"asked {result.api}")
+        if calls.errors == 0:
+            print("no server error was caused: is drill_path a route that throws?")
+        print(("PASS " if passed else "FAIL ") + result.text())
     return EXIT_OK if passed else EXIT_ERROR

@@ -1,5 +1,6 @@
-"""The demo CCPLATE API as an aiohttp application: endpoints, fault middleware, admin, stats and
-`/metrics` (its database load, see db_meter)."""
+"""The demo CCPLATE API as an aiohttp application: endpoints, fault middleware, admin, stats,
+`/metrics` (its database load, see db_meter) and its unhandled errors reported to its own Sentry
+ingest (see error_reporting)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ from ccplate_tui.load.reachability import DEMO_HEADER
 from ccplate_tui.target import metrics
 from ccplate_tui.target.component_builder import render_component
 from ccplate_tui.target.db_meter import DbMeter
+from ccplate_tui.target.error_reporting import ErrorReporter
 from ccplate_tui.target.faults import (
     ADMIN_PREFIX,
     NO_FAULTS,
+    SENTRY_EXAMPLE_PATH,
     FaultInjector,
     Faults,
     faults_from_mapping,
@@ -67,6 +70,14 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.extra = extra
+
+
+class InjectedServerError(Exception):
+    """The error_rate fault: raised where the handler would run, so it fails like a real bug."""
+
+
+class SentryExampleAPIError(Exception):
+    """The error of the capture drill's route, named as `@sentry/wizard`'s example names it."""
 
 
 @dataclass
@@ -121,11 +132,13 @@ class TargetState:
     # Apart from the fault RNG, so generations don't shift a seeded fault sequence.
     generation_random: random.Random = field(default_factory=random.Random)
     db_meter: DbMeter = field(default_factory=DbMeter)
+    reporter: ErrorReporter = field(default_factory=ErrorReporter)
 
     def set_faults(self, faults: Faults) -> None:
-        """Switch the faults, db_slow (which lives in the store's meter) included."""
+        """Switch the faults, db_slow (the store's meter) and sentry_drop (the reporter) included."""
         self.injector.set_faults(faults)
         self.db_meter.slow = faults.db_slow
+        self.reporter.dropper.set_rate(faults.sentry_drop)
 
     def require_store(self) -> TargetStore:
         if self.store is None:
@@ -414,6 +427,15 @@ async def apply_schema(request: web.Request) -> web.Response:
     return web.json_response({"applied": applied.model, "version": applied.version})
 
 
+async def sentry_example_api(_request: web.Request) -> web.Response:
+    """Always fails unhandled, like the route `@sentry/wizard` adds: one call, one Sentry event."""
+    raise SentryExampleAPIError("This error is raised on the backend called by the example page.")
+
+
+async def _raise_injected_fault(_request: web.Request) -> web.Response:
+    raise InjectedServerError("injected fault")
+
+
 # admin --------------------------------------------------------------------------------------
 
 
@@ -475,8 +497,15 @@ def _http_exception_json(exc: web.HTTPException, request: web.Request) -> web.Re
     return response
 
 
-async def _answer(handler: _Handler, request: web.Request) -> web.StreamResponse:
-    """Run the handler and turn every failure into a JSON answer (never an HTML error page)."""
+async def _answer(
+    handler: _Handler, request: web.Request, reporter: ErrorReporter | None = None
+) -> web.StreamResponse:
+    """Run the handler and turn every failure into a JSON answer (never an HTML error page).
+
+    Unhandled errors go to `reporter` (None for the service paths: an error in the ingest must
+    not feed the ingest). Errors the API answers on purpose (ApiError, HTTP errors, a busy
+    database's 503) are handled, as a route's own error answers are, so they are not reported.
+    """
     try:
         return await handler(request)
     except ApiError as exc:
@@ -487,8 +516,15 @@ async def _answer(handler: _Handler, request: web.Request) -> web.StreamResponse
         return _json_error(503, "database busy, retry later")
     except ConnectionError:
         raise  # the client went away: aiohttp drops the connection quietly
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+    except InjectedServerError as exc:  # expected by whoever set error_rate: not logged
+        if reporter is not None:
+            reporter.capture(exc, request)
+        return _json_error(500, "injected fault")
+    except Exception as exc:
+        if not isinstance(exc, SentryExampleAPIError):
+            log.exception("unhandled error on %s %s", request.method, request.path)
+        if reporter is not None:
+            reporter.capture(exc, request)
         return _json_error(500, "internal error")
 
 
@@ -543,15 +579,17 @@ def _make_middleware(state: TargetState) -> Any:
                 await asyncio.sleep(plan.delay)
             if plan.action == "error":
                 state.stats.record_fault("error")
-                state.stats.record(key, "500")
-                return _json_error(500, "injected fault")
+                response = await _answer(_raise_injected_fault, request, state.reporter)
+                state.stats.record(key, str(response.status))
+                return response
+            # Connection faults: the client sees no answer, so there is no error to report.
             if plan.action is not None:
                 state.stats.record_fault(plan.action)
                 state.stats.record(key, plan.action)
                 await _misbehave(request, plan.action)
                 # Never written: the transport is gone, and aiohttp treats that as a disconnect.
                 return web.Response(status=500)
-        response = await _answer(handler, request)
+        response = await _answer(handler, request, state.reporter)
         state.stats.record(key, str(response.status))
         return response
 
@@ -580,6 +618,15 @@ def _store_context(state: TargetState) -> Callable[[web.Application], AsyncItera
     return open_store
 
 
+def _reporter_context(state: TargetState) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def close_reporter(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        # running_target flushes while the server still listens; this catches the rest.
+        await state.reporter.close(timeout=0.5)
+
+    return close_reporter
+
+
 def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -> web.Application:
     """The target application; the database opens on startup (a temporary one when db_path is None)."""
     state = TargetState(
@@ -588,14 +635,18 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
         db_path=None if db_path is None else Path(db_path),
     )
     state.db_meter.slow = state.injector.faults.db_slow
+    state.reporter.dropper.set_rate(state.injector.faults.sentry_drop)
     # Above the upload limit so JSON uploads reach the handler, which answers 413 itself.
     app = web.Application(
         client_max_size=2 * MAX_UPLOAD_BYTES, middlewares=[_make_middleware(state)]
     )
     app[STATE_KEY] = state
     # A lambda: DELETE /__admin/stats replaces state.stats, so it is looked up at each scrape.
-    app[REGISTRY_KEY] = metrics.build_registry(state.db_meter, lambda: state.stats.by_status())
+    app[REGISTRY_KEY] = metrics.build_registry(
+        state.db_meter, lambda: state.stats.by_status(), state.reporter.counts
+    )
     app.cleanup_ctx.append(_store_context(state))
+    app.cleanup_ctx.append(_reporter_context(state))
     app.on_response_prepare.append(_identify)
     app.router.add_get("/api/health", health)
     app.router.add_post("/api/auth/login", login)
@@ -605,6 +656,7 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
     app.router.add_get(r"/api/files/{id:\d+}/content", file_content)
     app.router.add_post("/api/component-builder/generate", generate_component)
     app.router.add_post("/api/schema-builder/apply", apply_schema)
+    app.router.add_get(SENTRY_EXAMPLE_PATH, sentry_example_api)
     app.router.add_get("/__admin/faults", get_faults)
     app.router.add_put("/__admin/faults", change_faults)
     app.router.add_patch("/__admin/faults", change_faults)

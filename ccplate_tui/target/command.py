@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import errno
-import ipaddress
 import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ccplate_tui.loopback import is_loopback_host
 from ccplate_tui.target.faults import Faults, parse_faults
 from ccplate_tui.target.server import serve
 
@@ -18,7 +18,8 @@ _FAULTS_HELP = (
     "faults to inject, e.g. error_rate=0.05,latency=200ms,jitter=50ms,"
     "slow=/api/files:500ms,drop_rate=0.01,reset_rate=0.01,garbage_rate=0.01,"
     "paths=/api/auth/*,seed=42 (default scope: /api/* except /api/health); db_slow=2ms adds "
-    "that much CPU to every database statement (at most 100ms; /metrics shows the load)"
+    "that much CPU to every database statement (at most 100ms; /metrics shows the load); "
+    "sentry_drop=0.2 drops exactly that share of the target's Sentry events before sending"
 )
 
 
@@ -68,17 +69,6 @@ def add_target_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.set_defaults(func=run_target_command)
 
 
-def is_loopback_host(host: str) -> bool:
-    """localhost or a loopback IP literal; names other than localhost are not resolved."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def _error(message: str) -> None:
     print(f"ccplate-tui target: error: {message}", file=sys.stderr, flush=True)
 
@@ -123,6 +113,10 @@ def _announce(base_url: str, faults: Faults) -> None:
     print(f"ccplate demo target listening on {base_url}")
     print(f"admin: {base_url}/__admin/faults (GET/PUT/PATCH/DELETE), {base_url}/__admin/stats")
     print(f"metrics: {base_url}/metrics (database load: ccplate_db_cpu_percent)")
+    print(
+        f"sentry: unhandled API errors go to this target's ingest, {base_url}/__sentry "
+        f"(project 1; a drill: {base_url}/api/sentry-example-api)"
+    )
     if faults.active:
         print(f"faults: {faults.to_text()}")
     print("press Ctrl-C to stop", flush=True)

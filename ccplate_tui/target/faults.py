@@ -3,13 +3,24 @@
 The text form is what `--faults` takes:
 `error_rate=0.05,latency=200ms,jitter=50ms,slow=/api/files:500ms;/api/auth/*:1s,drop_rate=0.01`.
 
+`error_rate` makes a request's handler raise an unhandled error: the client gets a 500 and the
+target reports the error to its own Sentry ingest (see error_reporting), as a failing Next.js
+route would. `drop_rate`, `reset_rate` and `garbage_rate` break the connection instead: the
+client sees no answer at all, so nothing is reported.
+
 `db_slow=2ms` makes every database statement cost that much more CPU, spent inside SQLite (a
 CPU-bound query, not a sleep), so the database load on `/metrics` really rises. It ignores
 `paths`: the database is shared by every endpoint, as a real slow database would be.
 
+`sentry_drop=0.2` drops that fraction of the target's Sentry events before they are sent, so the
+"errors captured" ratio visibly falls short. The drop is exact, not random: of every run of
+events since the value was set, floor(n * rate) are dropped (0.2 of 1,000 errors drops 200). It
+ignores `paths`: it acts on events, not on requests.
+
 Scope: unless `paths` is given, faults hit every `/api/*` path except `/api/health`, so
 monitoring keeps working while the API misbehaves; an explicit `paths=/api/health` still
-faults it. `/__admin/*` is never faulted, so faults can always be switched off again.
+faults it. `/__admin/*` and the capture drill's `/api/sentry-example-api` are never faulted: the
+faults can always be switched off again, and every drill call raises exactly one error.
 """
 
 from __future__ import annotations
@@ -23,14 +34,17 @@ from typing import Any
 
 from ccplate_tui.config.units import format_duration, parse_duration
 
-RATE_KEYS = ("error_rate", "drop_rate", "reset_rate", "garbage_rate")
+RATE_KEYS = ("error_rate", "drop_rate", "reset_rate", "garbage_rate", "sentry_drop")
 DURATION_KEYS = ("latency", "jitter")
 FAULT_KEYS = (*RATE_KEYS, *DURATION_KEYS, "slow", "db_slow", "paths", "seed")
 MAX_DB_SLOW_S = 0.1
 """db_slow's bound: the busy work blocks the target's event loop (SQLite runs on it), so a
 larger value per statement would starve every endpoint, the admin one that turns it off too."""
 ADMIN_PREFIX = "/__admin/"
+SENTRY_EXAMPLE_PATH = "/api/sentry-example-api"
+"""The capture drill's route (as `@sentry/wizard` creates it): always one unhandled error."""
 _DEFAULT_EXCLUDED = frozenset({"/api/health"})
+_NEVER_FAULTED = frozenset({SENTRY_EXAMPLE_PATH})
 
 
 @dataclass(frozen=True)
@@ -62,16 +76,20 @@ class Faults:
     seed: int | None = None
     db_slow: float = 0.0
     """Extra CPU seconds per database statement (0..MAX_DB_SLOW_S); see the module docstring."""
+    sentry_drop: float = 0.0
+    """Fraction of the target's Sentry events dropped before sending (exact, not random)."""
 
     @property
     def active(self) -> bool:
         """True when at least one fault can fire; lets the hot path skip all work otherwise."""
         rates = (self.error_rate, self.drop_rate, self.reset_rate, self.garbage_rate)
-        return any(rates) or bool(self.latency or self.jitter or self.slow or self.db_slow)
+        return any(rates) or bool(
+            self.latency or self.jitter or self.slow or self.db_slow or self.sentry_drop
+        )
 
     def in_scope(self, path: str) -> bool:
         """Whether faults apply to `path` (see the module docstring for the default scope)."""
-        if path.startswith(ADMIN_PREFIX):
+        if path.startswith(ADMIN_PREFIX) or path in _NEVER_FAULTED:
             return False
         if self.paths is None:
             return path.startswith("/api/") and path not in _DEFAULT_EXCLUDED
@@ -88,6 +106,8 @@ class Faults:
             "drop_rate": self.drop_rate,
             "reset_rate": self.reset_rate,
             "garbage_rate": self.garbage_rate,
+            # null when off, like paths and seed: readers that list "what is on" skip nulls.
+            "sentry_drop": self.sentry_drop or None,
             "paths": None if self.paths is None else list(self.paths),
             "seed": self.seed,
         }

@@ -4,6 +4,10 @@ It accepts envelopes the way Relay does (auth in the X-Sentry-Auth header, the q
 the envelope's `dsn` header; identity, gzip, deflate or br bodies; items with or without
 `length`), keeps the events in memory and serves them back through the web API's
 "retrieve an event for a project" route, so the capture check can be shown end to end offline.
+
+It also counts events in a time window through the `count()` subset of the Discover API
+(`GET /api/0/organizations/{org}/events/?field=count()&project=1&start=…&end=…&query=…`), by
+the events' own timestamps and well past the events it keeps whole (see sentry_counts).
 """
 
 from __future__ import annotations
@@ -21,6 +25,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from ccplate_tui.target.sentry_counts import (
+    CountQueryError,
+    EventTally,
+    count_answer,
+    event_type,
+    parse_count_query,
+    timestamp_micros,
+)
 
 MAX_ENVELOPE_BYTES = 5 * 1000 * 1000
 """Decoded size limit: far above a test error, far below what could hurt the demo target."""
@@ -235,17 +248,22 @@ def _group_id(project_id: str, event: Mapping[str, Any], title: str) -> str:
     return str(int(digest[:12], 16) % 10**10)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class SentryIngestStore:
-    """The received envelopes and events, bounded so a load test cannot grow memory."""
+    """The received envelopes and events, bounded so a load test cannot grow memory.
 
-    def __init__(self, max_events: int = MAX_EVENTS, max_envelopes: int = MAX_ENVELOPES) -> None:
+    `events` keeps the last `max_events` whole; `tally` counts many more, compactly.
+    """
+
+    def __init__(
+        self,
+        max_events: int = MAX_EVENTS,
+        max_envelopes: int = MAX_ENVELOPES,
+        tally: EventTally | None = None,
+    ) -> None:
         self.max_events = max_events
         self.events: OrderedDict[str, StoredEvent] = OrderedDict()
         self.envelopes: deque[ReceivedEnvelope] = deque(maxlen=max_envelopes)
+        self.tally = tally or EventTally()
 
     def add(self, received: ReceivedEnvelope) -> StoredEvent | None:
         """Keep the envelope; store its event (if any) under the envelope's event id."""
@@ -255,14 +273,27 @@ class SentryIngestStore:
         if event is None or event_id is None:
             return None
         title = event_title(event)
+        received_at = datetime.now(UTC)
         stored = StoredEvent(
             project_id=received.project_id,
             event_id=event_id,
             event=event,
-            received_at=_now(),
+            received_at=received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             group_id=_group_id(received.project_id, event, title),
             title=title,
         )
+        # Sentry drops a repeated event id; the recent whole events are where one would show.
+        if event_id not in self.events:
+            environment = event.get("environment")
+            micros = timestamp_micros(event.get("timestamp"))
+            if micros is None:  # Relay stamps an event without a usable timestamp on arrival
+                micros = int(received_at.timestamp() * 1_000_000)
+            self.tally.record(
+                str(int(received.project_id)),
+                event_type(event),
+                environment if isinstance(environment, str) else "",
+                micros,
+            )
         self.events[event_id] = stored
         self.events.move_to_end(event_id)
         while len(self.events) > self.max_events:
@@ -275,6 +306,7 @@ class SentryIngestStore:
     def clear(self) -> None:
         self.events.clear()
         self.envelopes.clear()
+        self.tally.clear()
 
 
 SENTRY_INGEST_KEY = web.AppKey("ccplate_sentry_ingest", SentryIngestStore)
@@ -400,7 +432,8 @@ def add_sentry_routes(
         # Relay's StoreResponse: the id of the envelope's event, omitted when there is none.
         return web.json_response({"id": stored.event_id} if stored else {})
 
-    async def event_api(request: web.Request) -> web.Response:
+    def api_auth_error(request: web.Request) -> web.Response | None:
+        """401 unless a Bearer token is given (the one `api_token`, when set)."""
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -411,11 +444,27 @@ def add_sentry_routes(
             token.strip().encode(), api_token.encode()
         ):
             return web.json_response({"detail": "Invalid token"}, status=401)
+        return None
+
+    async def event_api(request: web.Request) -> web.Response:
+        if (refused := api_auth_error(request)) is not None:
+            return refused
         stored = store.get(request.match_info["event_id"])
         project = request.match_info["project"]
         if stored is None or (project.isdigit() and project != stored.project_id):
             return web.json_response({"detail": "Event not found"}, status=404)
         return web.json_response(event_document(stored))
+
+    async def count_api(request: web.Request) -> web.Response:
+        """Discover's `count()` of the events whose timestamp is in [start, end)."""
+        if (refused := api_auth_error(request)) is not None:
+            return refused
+        params = {key: request.query.getall(key) for key in request.query}
+        try:
+            query = parse_count_query(params)
+        except CountQueryError as exc:
+            return web.json_response({"detail": str(exc)}, status=400)
+        return web.json_response(count_answer(query.run(store.tally)))
 
     async def issue_page(request: web.Request) -> web.Response:
         group_id = request.match_info["group_id"]
@@ -427,6 +476,7 @@ def add_sentry_routes(
     app.router.add_post(prefix + r"/api/{project:\d+}/envelope/", envelope)
     app.router.add_get(prefix + r"/organizations/{org}/issues/{group_id:\d+}/", issue_page)
     app.router.add_get(prefix + "/api/0/projects/{org}/{project}/events/{event_id}/", event_api)
+    app.router.add_get(prefix + "/api/0/organizations/{org}/events/", count_api)
     return store
 
 

@@ -17,7 +17,7 @@ from typing import IO, Any
 from aiohttp import web
 
 from ccplate_tui.process_lifetime import owned_env
-from ccplate_tui.target.app import build_app
+from ccplate_tui.target.app import STATE_KEY, build_app
 from ccplate_tui.target.faults import Faults
 
 # In-flight requests (a generation sleeps up to 4 s) get this long to finish on shutdown.
@@ -37,9 +37,15 @@ async def running_target(
     faults: Faults | None = None,
     db_path: str | Path | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the target on this event loop while the block runs; yields the base URL."""
+    """Serve the target on this event loop while the block runs; yields the base URL.
+
+    Its unhandled errors are reported to its own ingest at that URL; on the way out the queued
+    reports are flushed while the server still listens, as the SDK delivers them over HTTP.
+    """
+    app = build_app(faults, db_path)
+    reporter = app[STATE_KEY].reporter
     runner = web.AppRunner(
-        build_app(faults, db_path),
+        app,
         access_log=None,
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
@@ -49,8 +55,10 @@ async def running_target(
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound_port = int(runner.addresses[0][1])
+        reporter.configure(host, bound_port)
         yield _url(host, bound_port)
     finally:
+        await reporter.flush()
         await runner.cleanup()
 
 

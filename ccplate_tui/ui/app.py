@@ -43,12 +43,13 @@ from ccplate_tui.load.run_registry import (
     RunRegistry,
     default_state_dir,
 )
-from ccplate_tui.load.safety import RemoteTargetRefused, check_target, is_loopback_url
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
+from ccplate_tui.loopback import RemoteTargetRefused, check_target, is_loopback_url
 from ccplate_tui.masking import mask_secrets
 from ccplate_tui.release.criteria import evaluate_release
-from ccplate_tui.release.inputs import plan_measures, runs_on_record, sentry_wiring
+from ccplate_tui.release.inputs import runs_on_record, sentry_wiring
+from ccplate_tui.release.plan_measures import plan_measures
 from ccplate_tui.target.server import start_target_process, stop_target_process
 from ccplate_tui.ui.checklist_actions import ChecklistActions
 from ccplate_tui.ui.checklist_pane import ChecklistPane
@@ -382,7 +383,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
             time_scale=self.time_scale,
             last_complete=self._last_complete,
             wiring=sentry_wiring(self.state_dir),
-            measures=plan_measures(self.state_dir, self._last_complete),
+            measures=plan_measures(self.state_dir, self._last_complete, self.config.checklist),
         )
         self.overview_pane.show_verdict(verdict)
 

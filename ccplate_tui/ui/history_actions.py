@@ -19,6 +19,7 @@ from textual.message import Message
 
 from ccplate_tui.config.model import Config
 from ccplate_tui.history.baselines import baseline_runs, resolve_baseline_details
+from ccplate_tui.history.capture import record_run_capture
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.overlay import BaselineOverlay, baseline_overlay
 from ccplate_tui.history.recorder import HistoryRecorder
@@ -205,7 +206,19 @@ class HistoryActions:
         recorder = self.recorder
         if recorder is None:
             return self._history_broken
-        return recorder.finish(result)
+        if not recorder.finish(result):
+            return False
+        errors = result.totals.server_errors()
+        if errors > 0:
+            self.call_from_thread(
+                self._say, f"counting Sentry events for {errors:,d} server errors…", timeout=5
+            )
+            count = record_run_capture(
+                recorder.store, recorder.run_id, result, time_scale=self.time_scale
+            )
+            if count is not None:
+                self.call_from_thread(self._say, f"error capture: {count.text()}", timeout=10)
+        return True
 
     def _end_history(self, reason: str) -> None:
         """After the run, however it ended: a run without a result is ended as an error."""

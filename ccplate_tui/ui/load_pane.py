@@ -34,6 +34,7 @@ from ccplate_tui.ui.widgets.rate_plot import RatePlot
 from ccplate_tui.ui.widgets.request_table import RequestTable
 from ccplate_tui.ui.widgets.run_status import RunStatus
 from ccplate_tui.ui.widgets.scenario_list import ScenarioList
+from ccplate_tui.ui.widgets.source_plot import SourceHistory, SourcePlot, next_panel
 from ccplate_tui.ui.widgets.summary_panel import ErrorPanel, SummaryPanel
 from ccplate_tui.ui.widgets.threshold_table import ThresholdTable
 
@@ -54,6 +55,8 @@ class PlotContext:
     planned: float
     thresholds: tuple[float, ...]
     stage_marks: tuple[float, ...]
+    specs: tuple[ThresholdSpec, ...] = ()
+    """All the plan's thresholds: those on metric sources are drawn on the source's plot."""
 
 
 def latency_limits(specs: tuple[ThresholdSpec, ...]) -> tuple[float, ...]:
@@ -113,7 +116,7 @@ class LoadPane(Widget):
     LoadPane #load-plots-row {
         height: 1fr;
     }
-    LoadPane #load-plots-row HistogramPlot {
+    LoadPane #load-plots-row HistogramPlot, LoadPane #load-plots-row SourcePlot {
         width: 2fr;
     }
     LoadPane #load-plots-row RatePlot {
@@ -127,6 +130,7 @@ class LoadPane(Widget):
         Binding("a", "abort", "Abort", tooltip="Abort: interrupt running iterations now"),
         Binding("ctrl+e", "save_summary", "Save summary", tooltip="Save the end-of-run summary"),
         Binding("v", "toggle_view", "Plots/summary", tooltip="Switch between plots and summary"),
+        Binding("m", "cycle_panel", "Histogram/metrics", tooltip="Cycle: histogram, each source"),
     ]
 
     class StartRequested(Message):
@@ -150,6 +154,10 @@ class LoadPane(Widget):
         self.config = config
         self.history: deque[PlotPoint] = deque(maxlen=HISTORY)
         """One point per interval of the current (or last) run, bounded."""
+        self.source_history = SourceHistory(HISTORY)
+        """The metric sources' readings of the same run, bounded per source."""
+        self.panel: str | None = None
+        """The metric source the histogram's panel shows instead (`m`); None: the histogram."""
         self.latest: LiveView | None = None
         """The newest view, kept while hidden so showing the pane can catch up."""
         self.result: RunResult | None = None
@@ -193,6 +201,7 @@ class LoadPane(Widget):
                 with Horizontal(id="load-plots-row"):
                     yield RatePlot(id="load-rates")
                     yield HistogramPlot(id="load-histogram")
+                    yield SourcePlot(id="load-source")
                 yield ThresholdTable(id="load-thresholds")
                 yield RequestTable(id="load-requests")
             yield SummaryPanel(id="load-summary")
@@ -213,6 +222,7 @@ class LoadPane(Widget):
         """
         self.latest = view
         self.history.append(PlotPoint.of(view))
+        self.source_history.add(view)
         self._dirty = True
         if self.shown and self.is_mounted:
             self._render_view(view)
@@ -240,6 +250,7 @@ class LoadPane(Widget):
         self.error = None
         self.history.clear()
         self.history.extend(PlotPoint.of(view) for view in views[: index + 1])
+        self.source_history.reset(views[: index + 1])
         self.latest = views[index]
         self._dirty = True
         with self.app.batch_update():
@@ -303,6 +314,7 @@ class LoadPane(Widget):
         if running and not self.running:
             self.replay_label = None
             self.history.clear()
+            self.source_history.clear()
             self.latest = None
             self.result = None
             self.summary_text = None
@@ -397,7 +409,12 @@ class LoadPane(Widget):
                 baseline_label=f"baseline {base.run_id} p95" if base else "",
             )
             self.query_one(RatePlot).draw(points, planned=planned, stage_marks=ctx.stage_marks)
-            self.query_one(HistogramPlot).draw(self.latest.histogram if self.latest else ())
+            if self.panel is None:
+                self.query_one(HistogramPlot).draw(self.latest.histogram if self.latest else ())
+            else:
+                self.query_one(SourcePlot).show(
+                    self.config, self.panel, self.source_history, ctx.specs, planned
+                )
         self._dirty = False
         self.redraws += 1
         return True
@@ -422,6 +439,7 @@ class LoadPane(Widget):
             planned_end(plan.scenarios),
             latency_limits(plan.thresholds),
             stage_marks(plan.scenarios),
+            tuple(plan.thresholds),
         )
 
     def _render_view(self, view: LiveView) -> None:
@@ -559,6 +577,17 @@ class LoadPane(Widget):
     def action_save_summary(self) -> None:
         if self.result is not None:
             self.post_message(self.SaveSummaryRequested())
+
+    def action_cycle_panel(self) -> None:
+        """Show the next metric source in the histogram's panel (after the last: the histogram)."""
+        if not self.config.sources:
+            self.notify("No metric sources in the config ([sources.NAME]): nothing to plot here")
+            return
+        self.panel = next_panel(self.panel, list(self.config.sources))
+        self.query_one(HistogramPlot).display = self.panel is None
+        self.query_one(SourcePlot).display = self.panel is not None
+        self._dirty = True
+        self.call_after_refresh(self.refresh_plots)  # after the layout pass: the new size
 
     def action_toggle_view(self) -> None:
         switcher = self.query_one(ContentSwitcher)

@@ -20,7 +20,7 @@ from typing import Any
 from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.loader import load_config
 from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
-from ccplate_tui.target.command import is_loopback_host
+from ccplate_tui.loopback import is_loopback_host
 
 DEFAULT_PORT = 8000
 

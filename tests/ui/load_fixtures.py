@@ -8,6 +8,7 @@ snapshot tests can pin their pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
+from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import ThresholdEvaluator
 from ccplate_tui.ui.load_pane import LoadPane
 
@@ -276,3 +278,58 @@ def pane_messages(into: list[Message]) -> Callable[[Message], None]:
             into.append(message)
 
     return hook
+
+
+# --- a run with a metric source -----------------------------------------------------------------
+
+SOURCES_TOML = FIXTURE_TOML.replace(
+    'checks = ["rate>0.99"]\n', 'checks = ["rate>0.99"]\ndb_cpu = ["max<50"]\n', 1
+) + (
+    "\n[sources.db_cpu]\n"
+    'metrics = "http://127.0.0.1:8787/metrics"\n'
+    'metric = "ccplate_db_cpu_percent"\n'
+    'unit = "%"\n'
+)
+"""The fixture plus a `db_cpu` source (as the shipped config has it) judged by `max<50`."""
+
+NO_DATA_SECOND = 33
+"""The interval whose db_cpu reading fails (the target's /metrics timed out)."""
+NO_DATA_ERROR = "GET http://127.0.0.1:8787/metrics: no answer\nwithin 2s"
+"""Its reason, on two lines: the caption must show it on one."""
+
+
+def sourced_config() -> Config:
+    return parse_config(SOURCES_TOML, "fixture.toml")
+
+
+def db_cpu_sample(second: int, vus: int) -> SourceSample:
+    """The database's CPU % at the end of `second`: it climbs with the VUs and crosses 50 % at
+    the plateau; at `NO_DATA_SECOND` the reading fails."""
+    at = float(second + 1)
+    if second == NO_DATA_SECOND:
+        return SourceSample("db_cpu", None, NO_DATA_ERROR, at, 1_750_000_000.0 + at, "%")
+    value = 5.0 + 1.2 * vus + 2.0 * ((second * 7) % 5)
+    return SourceSample("db_cpu", value, None, at, 1_750_000_000.0 + at, "%")
+
+
+@functools.cache
+def record_sourced_run(seconds: int = RUN_SECONDS) -> Recording:
+    """`record_run` with a db_cpu reading per interval, judged by the engine's evaluator."""
+    rec = record_run(seconds)
+    config = sourced_config()
+    plan = resolve_plan(config, RUN_NAMES)
+    evaluator = ThresholdEvaluator([s for s in plan.thresholds if s.metric in config.sources])
+    views: list[LiveView] = []
+    for second, view in enumerate(rec.views):
+        sample = db_cpu_sample(second, view.active_vus)
+        evaluator.observe(
+            IntervalSnapshot(
+                second, view.interval_start, view.interval_end, MetricSet(), sources=(sample,)
+            )
+        )
+        judged = tuple(evaluator.evaluate(MetricSet(), view.interval_end))
+        fields = {f.name: getattr(view, f.name) for f in dataclasses.fields(LiveView)}
+        fields["thresholds"] = view.thresholds + judged
+        fields["sources"] = (sample,)
+        views.append(LiveView(**fields))
+    return Recording(config, rec.names, tuple(views), rec.result)

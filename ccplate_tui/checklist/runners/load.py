@@ -17,6 +17,7 @@ from ccplate_tui.checklist.model import Step
 from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.checklist.runners import Progress, RunContext
 from ccplate_tui.checklist.runners.common import clean_evidence, seconds
+from ccplate_tui.history.capture import record_run_capture
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.recorder import HistoryRecorder
 from ccplate_tui.load.run_records import (
@@ -27,7 +28,7 @@ from ccplate_tui.load.run_records import (
     record_run,
     safe_url,
 )
-from ccplate_tui.load.safety import RemoteTargetRefused, check_target
+from ccplate_tui.loopback import RemoteTargetRefused, check_target
 from ccplate_tui.masking import mask_secrets
 
 _PROGRESS_EVERY = 1.0
@@ -162,6 +163,9 @@ def _run_now(
         with contextlib.suppress(Exception), recorder.store:
             if recorder.finish(result):
                 run_id = recorder.run_id
+                record_run_capture(
+                    recorder.store, recorder.run_id, result, time_scale=step.time_scale
+                )
     record = record_from_result(result, [scenario], time_scale=step.time_scale, run_id=run_id)
     evidence: dict[str, Any] = {
         **base,
