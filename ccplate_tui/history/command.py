@@ -27,6 +27,7 @@ from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLDS, EXIT_US
 from ccplate_tui.history import render
 from ccplate_tui.history.compare import Flags, RunFigures, compare_runs, comparison_to_json
 from ccplate_tui.history.legacy import open_history
+from ccplate_tui.history.measure_lines import measure_lines, measures_to_json
 from ccplate_tui.history.recheck import RecheckError, recheck_run
 from ccplate_tui.history.rows import StoredRun
 from ccplate_tui.history.schema import HistoryError
@@ -259,15 +260,18 @@ def show_command(args: argparse.Namespace) -> int:
         totals = store.totals(run.id)
         annotations = store.annotations(run.id)
         baseline_of = _baselines_by_run(store).get(run.id, [])
+        measured = (store.source_samples(run.id), store.availability(run.id), store.capture(run.id))
         if args.json:
             data = render.run_to_json(run, baseline_of)
             data.update(render.figures_to_json(totals, run.elapsed or run.duration))
+            data.update(measures_to_json(*measured))
             data["annotations"] = [render.annotation_to_json(a) for a in annotations]
             data["config"] = run.config
             _print_json(data)
         else:
             lines = render.show_lines(run, totals, annotations, baseline_of)
-            print("\n".join(lines))
+            extra = measure_lines(*measured)
+            print("\n".join(lines + (["", *extra] if extra else [])))
         return EXIT_OK
 
     return _with_store(args, action, empty=_no_history(args, f"show {args.run}"))
