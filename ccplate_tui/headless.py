@@ -1,10 +1,10 @@
 """`ccplate-tui run`: a load run without the dashboard, good enough to gate a CI pipeline.
 
-Progress goes to stderr (one block a second; redrawn in place only on a terminal), the k6-style
-summary to stdout, and exit codes follow k6: 0, 99 thresholds crossed, 2 bad usage, 1 other.
-Every run is recorded in the state folder's run history as it goes (every interval, Ctrl+C,
-SIGTERM and abortOnFail annotated), which `history`, the checklist's load steps and the release
-verdict read.
+Progress goes to stderr (one block per interval; redrawn in place only on a terminal), the
+k6-style summary to stdout, and exit codes follow k6: 0, 99 thresholds crossed, 2 bad usage, 1
+other. Every run is recorded in the state folder's run history as it goes (every interval,
+Ctrl+C, SIGTERM and abortOnFail annotated), which `history`, the checklist's load steps and the
+release verdict read.
 """
 
 from __future__ import annotations
@@ -129,23 +129,23 @@ def _usage_error(message: str) -> int:
 
 
 class ProgressPrinter:
-    """Prints the live block at most once a second; on a terminal it redraws in place."""
+    """Prints the live block once per snapshot interval; on a terminal it redraws in place.
+
+    Every update is printed: the engine sends exactly one per interval, and a wall-clock
+    throttle dropped any that arrived a little early (after a late one), so the clock skipped
+    a second (01.0s, then 03.0s).
+    """
 
     def __init__(self, stream: TextIO, scenarios: tuple) -> None:
         self.stream = stream
         self.scenarios = scenarios
         self.tty = stream.isatty()
         self.last_lines = 0
-        self.last_print = 0.0
 
     def __call__(self, update: RunUpdate) -> None:
         for note in update.snapshot.notes:
             self._clear()
             print(f"WARN {note}", file=self.stream)
-        now = time.monotonic()
-        if now - self.last_print < 0.95:
-            return
-        self.last_print = now
         lines = progress_lines(update.snapshot, update.elapsed, scenarios=self.scenarios)
         self._clear()
         print("\n".join(lines), file=self.stream, flush=True)

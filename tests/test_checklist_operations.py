@@ -17,7 +17,7 @@ from ccplate_tui.checklist.model import Checklist, CommandSpec, HttpProbe, Phase
 from ccplate_tui.checklist.operations import Refused
 from ccplate_tui.checklist.outcome import StepOutcome
 from ccplate_tui.checklist.progress import StepState, build_view
-from ccplate_tui.checklist.state import ChecklistStore
+from ccplate_tui.checklist.state import ChecklistStore, EventDraft
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,9 +179,9 @@ def test_tick_on_an_automated_step_is_refused(store: ChecklistStore) -> None:
     assert store.events() == ()
 
 
-def test_a_second_tick_is_refused_until_reset(store: ChecklistStore) -> None:
+def test_a_second_tick_is_refused_naming_the_revoke(store: ChecklistStore) -> None:
     ops.tick(store, CHECKLIST, "audit", "alice")
-    with pytest.raises(Refused, match=r"already ticked .*checklist reset --phase pre"):
+    with pytest.raises(Refused, match=r"already ticked .*checklist revoke audit --reason TEXT"):
         ops.tick(store, CHECKLIST, "audit", "bob")
 
 
@@ -207,7 +207,7 @@ def test_only_one_of_two_processes_starts_a_step(store: ChecklistStore) -> None:
         from pathlib import Path
         from tests.test_checklist_operations import CHECKLIST
         from ccplate_tui.checklist import operations as ops
-        from ccplate_tui.checklist.state import ChecklistStore
+        from ccplate_tui.checklist.state import ChecklistStore, EventDraft
         try:
             ops.begin_step(ChecklistStore(Path({str(store.state_dir)!r})), CHECKLIST, "tests", "p")
             print("started", flush=True)
@@ -337,3 +337,112 @@ def test_a_blank_who_is_refused(store: ChecklistStore) -> None:
     with pytest.raises(Refused, match="must have a name"):
         ops.tick(store, CHECKLIST, "audit", " ")
     assert store.events() == ()
+
+
+# --- revoke --------------------------------------------------------------------------------------
+
+
+def test_revoking_a_tick_records_who_when_why_and_keeps_the_tick(store: ChecklistStore) -> None:
+    ticked = ops.tick(store, CHECKLIST, "audit", "alice", note="SOC2 ok")
+    assert ticked.status == "awaiting_approval"
+    state = ops.revoke(store, CHECKLIST, "audit", "alice", "ticked the wrong step")
+    assert (state.status, state.done, state.by) == ("revoked", False, "alice")
+    events = store.events()
+    assert [e.action for e in events] == ["ticked", "revoked"]  # nothing erased
+    revoked = events[-1]
+    assert state.revoked == revoked
+    assert (revoked.who, revoked.step, revoked.phase, revoked.reason) == (
+        "alice",
+        "audit",
+        "pre",
+        "ticked the wrong step",
+    )
+    assert revoked.evidence["revoked"] == "ticked"
+    assert revoked.evidence["revoked_seq"] == events[0].seq
+    assert revoked.evidence["revoked_who"] == "alice"
+    assert revoked.evidence["revoked_at"] == events[0].at
+    # Revoked is not done: a tick is allowed again, and it stands on its own.
+    again = ops.tick(store, CHECKLIST, "audit", "alice")
+    assert again.status == "awaiting_approval" and again.revoked is None
+
+
+def test_revoking_a_sign_off_leaves_the_step_passed_but_awaiting_one(
+    store: ChecklistStore,
+) -> None:
+    ops.tick(store, CHECKLIST, "rollback", "alice")
+    assert ops.approve(store, CHECKLIST, "rollback", "bob").status == "passed"
+    state = ops.revoke(store, CHECKLIST, "rollback", "carol", "bob was on leave; not checked")
+    assert (state.status, state.approved_by, state.by) == ("awaiting_approval", None, "alice")
+    assert state.revoked is not None and state.revoked.evidence["revoked"] == "approved"
+    # The next revoke undoes the tick itself, and then there is nothing left.
+    state = ops.revoke(store, CHECKLIST, "rollback", "carol", "and the tag was wrong")
+    assert state.status == "revoked"
+    assert state.revoked is not None and state.revoked.evidence["revoked"] == "ticked"
+    with pytest.raises(
+        Refused, match=r"step rollback is revoked: it has no tick, pass or sign-off"
+    ):
+        ops.revoke(store, CHECKLIST, "rollback", "carol", "again")
+
+
+def test_a_sign_off_given_again_after_a_revoke_stands(store: ChecklistStore) -> None:
+    ops.tick(store, CHECKLIST, "rollback", "alice")
+    ops.approve(store, CHECKLIST, "rollback", "bob")
+    ops.revoke(store, CHECKLIST, "rollback", "carol", "not checked")
+    state = ops.approve(store, CHECKLIST, "rollback", "carol")
+    assert (state.status, state.approved_by, state.revoked) == ("passed", "carol", None)
+
+
+def test_revoking_a_pass_reopens_the_gate_it_opened(store: ChecklistStore) -> None:
+    finish_pre(store)
+    assert not ops.current_view(store, CHECKLIST).phase("stage").locked
+    state = ops.revoke(store, CHECKLIST, "tests", "bob", "ran against the wrong branch")
+    assert state.status == "revoked" and state.evidence["exit_code"] == 0  # what was revoked
+    view = ops.current_view(store, CHECKLIST)
+    assert view.phase("stage").locked and view.phase("stage").blocked_by == ("tests",)
+    assert view.progress() == (2, 7)
+    assert run_step(store, TESTS).status == "passed"  # a rerun stands again
+    assert ops.current_view(store, CHECKLIST).step("tests").revoked is None
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_revoke_needs_a_reason(store: ChecklistStore, reason: str | None) -> None:
+    ops.tick(store, CHECKLIST, "audit", "alice")
+    with pytest.raises(Refused, match=r"a revoke needs a reason: .*revoke audit --reason TEXT"):
+        ops.revoke(store, CHECKLIST, "audit", "alice", reason)  # type: ignore[arg-type]
+    assert actions(store) == ["ticked"]
+
+
+def test_a_revoke_with_nothing_to_revoke_is_refused(store: ChecklistStore) -> None:
+    with pytest.raises(Refused, match=r"step audit is pending: it has no tick, pass or sign-off"):
+        ops.revoke(store, CHECKLIST, "audit", "alice", "oops")
+    run_step(store, TESTS, outcome=StepOutcome("failed", "exit 1", {"exit_code": 1}))
+    with pytest.raises(Refused, match=r"step tests is failed: it has no tick"):
+        ops.revoke(store, CHECKLIST, "tests", "alice", "oops")
+    with pytest.raises(Refused, match="no checklist step 'nope'"):
+        ops.revoke(store, CHECKLIST, "nope", "alice", "oops")
+    assert actions(store) == ["started", "failed"]
+
+
+def test_a_running_step_cannot_be_revoked(store: ChecklistStore) -> None:
+    run_step(store, TESTS)
+    ops.begin_step(store, CHECKLIST, "tests", "alice")  # a rerun of the passed step
+    with pytest.raises(Refused, match=r"step tests is running .*cancel it first"):
+        ops.revoke(store, CHECKLIST, "tests", "bob", "wrong branch")
+    assert actions(store)[-1] == "started"
+
+
+def test_a_stale_revoke_changes_nothing(store: ChecklistStore) -> None:
+    """A revoke names the event it undoes: one naming another (e.g. replayed after a newer
+    tick) leaves the newer result standing."""
+    ops.tick(store, CHECKLIST, "advice", "alice")
+    draft = EventDraft(
+        who="bob",
+        action="revoked",
+        phase="notes",
+        step="advice",
+        reason="stale",
+        evidence={"revoked": "ticked", "revoked_seq": 99},
+    )
+    store.append(draft)
+    state = ops.current_view(store, CHECKLIST).step("advice")
+    assert (state.status, state.revoked) == ("passed", None)

@@ -644,3 +644,49 @@ def test_the_lock_file_is_a_real_flock(tmp_path: Path) -> None:
     with open(store.lock_path, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # free between appends
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+OLD_FILE = """\
+format = 1
+digest = "156c80c75f5b990ac7dfb3d2e7821e7571243e26e6003e0ba40194392925c723"
+
+[[events]]
+seq = 1
+at = 2026-11-27 04:02:00+00:00
+who = "alice"
+action = "ticked"
+phase = "pre"
+step = "audit"
+note = "SOC2 ok"
+
+[[events]]
+seq = 2
+at = 2026-11-27 04:05:00+00:00
+who = "bob"
+action = "approved"
+phase = "pre"
+step = "audit"
+"""
+"""A state file as written before the `revoked` action existed."""
+
+
+def test_a_file_from_before_revoke_loads_and_takes_a_revoke(tmp_path: Path) -> None:
+    store = ChecklistStore(tmp_path)
+    store.path.write_text(OLD_FILE, encoding="utf-8")
+    loaded = store.load()
+    assert loaded.problem is None
+    assert [(e.seq, e.action) for e in loaded.events] == [(1, "ticked"), (2, "approved")]
+    assert "revoked" in ACTIONS
+    (new,) = store.append(
+        EventDraft(
+            who="carol",
+            action="revoked",
+            phase="pre",
+            step="audit",
+            reason="bob was on leave",
+            evidence={"revoked": "approved", "revoked_seq": 2, "revoked_who": "bob"},
+        )
+    )
+    assert new.seq == 3
+    assert store.events()[:2] == loaded.events
+    assert store.backup.read_text(encoding="utf-8") == OLD_FILE  # the old file, kept as it was

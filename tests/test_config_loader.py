@@ -268,7 +268,25 @@ def test_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(ConfigError) as caught:
         load_config(missing)
-    assert str(caught.value) == f"{missing}: cannot read the config: no such file"
+    assert str(caught.value) == (
+        f"{missing}: cannot read the config: no such file; pass --config FILE to use another, "
+        "or write a starter scenarios.toml with `ccplate-tui init [DIR]`"
+    )
+
+
+def test_missing_default_file_names_its_absolute_path_and_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_config("scenarios.toml")
+    assert str(caught.value) == (
+        f"{tmp_path / 'scenarios.toml'}: cannot read the config: no such file; pass --config "
+        "FILE to use another, or write a starter one here with `ccplate-tui init`"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(Path("sub dir") / "scenarios.toml")
+    assert str(caught.value).endswith(f"`ccplate-tui init '{tmp_path / 'sub dir'}'`")
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """`ccplate-tui history list | show | baseline | compare | recheck` on real recorded runs.
 
 Two real `ccplate-tui run`s against the demo target: a fast one, then one with the target's
-injected latency (30 ms a request), so the second must be flagged as a regression.
+injected latency (200 ms a request), so the second must be flagged as a regression.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from ccplate_tui.history.rows import FinishedRun, StoredThreshold
 from ccplate_tui.history.store import HistoryStore, history_path
 from ccplate_tui.target.server import start_target_process, stop_target_process
 
-LATENCY_MS = 30
+LATENCY_MS = 200
+"""Far above any p99 of the fast run, even on a machine busy with other work."""
 
 CONFIG = """
 [target]
@@ -99,7 +100,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory):
         _run(config, state)  # r1: fast
         _faults(url, "PATCH", json.dumps({"latency": f"{LATENCY_MS}ms"}).encode())
         try:
-            _run(config, state)  # r2: every request 30 ms slower
+            _run(config, state)  # r2: every request 200 ms slower
         finally:
             _faults(url, "DELETE")
         yield Recorded(url, root, config, state)
@@ -291,7 +292,13 @@ def test_compare_flags_the_slower_run_against_the_baseline(recorded, capsys, tmp
     data = history_json(capsys, "compare", "r2", state=state, config=recorded.config, code=1)
     assert data["run"]["id"] == "r2"
     assert (data["base"]["id"], data["base"]["why"]) == ("r1", "the baseline of quick")
-    assert data["flags"] == {"latency_pct": 10.0, "error_pp": 0.5, "throughput_pct": 10.0}
+    assert data["flags"] == {
+        "latency_pct": 10.0,
+        "error_pp": 0.5,
+        "throughput_pct": 10.0,
+        "min_latency_ms": 1.0,
+        "min_rate_pp": 0.1,
+    }
 
     p95 = _row(data["metrics"], "http_req_duration p(95)")
     assert p95["kind"] == "latency" and p95["regression"] is True
@@ -304,7 +311,7 @@ def test_compare_flags_the_slower_run_against_the_baseline(recorded, capsys, tmp
     assert (iterations["base"], iterations["new"], iterations["regression"]) == (30, 30, False)
     checks = _row(data["metrics"], "checks rate")
     assert (checks["base"], checks["new"], checks["regression"]) == (1.0, 1.0, False)
-    # Fewer requests per second with 30 ms added to each one of two sequential VUs.
+    # Fewer requests per second with 200 ms added to each one of two sequential VUs.
     assert _row(data["metrics"], "http_reqs rate")["regression"] is True
 
     # Only login is delayed (the demo target never faults /api/health).

@@ -5,6 +5,7 @@ mirror, plus the errors for what k6 cannot express."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from email import policy
 from email.parser import BytesParser
@@ -712,3 +713,17 @@ def test_awkward_scenario_names_get_distinct_valid_functions(tmp_path: Path) -> 
         "GENERATED_FILE_1": "scenario_GENERATED_FILE_1",
     }
     assert seen["tags"] == {"env": "ci"}
+
+
+def test_exported_scripts_are_written_with_the_users_umask(tmp_path: Path) -> None:
+    """Exports are meant to be shared (committed, handed to k6-operator): 0644 under umask 022,
+    not the 0600 of the tool's private state files."""
+    config_path = write_config(tmp_path, EXECUTORS)
+    out = tmp_path / "out"
+    previous = os.umask(0o022)
+    try:
+        assert export_main(["export", "k6", "--config", str(config_path), "--out", str(out)]) == 0
+    finally:
+        os.umask(previous)
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert written and {p.stat().st_mode & 0o777 for p in written} == {0o644}

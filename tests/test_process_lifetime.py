@@ -164,6 +164,10 @@ def test_a_process_that_left_the_group_goes_too(tmp_path: Path, then: str) -> No
     guard_pid = int(owner.stdout.readline())
     escaped, shell = _read_pids(pids_file, 2, owner)
     if then == "wait":
+        # `$!` is known before the child has run setsid: wait for it to have left the group.
+        deadline = time.monotonic() + 30
+        while os.getpgid(escaped) == guard_pid and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert os.getpgid(escaped) != guard_pid, "setsid did not leave the group"
         owner.kill()
     assert owner.wait(60) is not None

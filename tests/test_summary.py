@@ -274,7 +274,7 @@ EXPECTED = """\
 
 
 running (10.0s), 00/05 VUs, 94 complete and 0 interrupted iterations
-steady ✓ [ 100% ] 00/05 VUs  3s  20.00 iters/s"""
+steady ✗ [ 100% ] 00/05 VUs  3s  20.00 iters/s"""
 
 
 def test_whole_summary_layout() -> None:

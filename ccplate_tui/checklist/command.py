@@ -33,13 +33,15 @@ SYMBOL = {
     "interrupted": "!",
     "awaiting_approval": "◑",
     "changed": "△",
+    "revoked": "↺",
 }
 
 
 def add_checklist_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "checklist",
-        help="walk the deploy checklist: status, run, tick, approve, override, reset, report",
+        help="walk the deploy checklist: status, run, tick, approve, revoke, override, reset, "
+        "report",
         description="The deploy checklist of scenarios.toml, with gates, evidence and a "
         "crash-safe state file in the state folder.",
     )
@@ -80,6 +82,15 @@ def add_checklist_parser(subparsers: argparse._SubParsersAction) -> None:
     approve.add_argument("step", metavar="STEP")
     _common(approve)
     approve.set_defaults(func=approve_command)
+
+    revoke = actions.add_parser(
+        "revoke", help="undo a step's latest tick, pass or sign-off (recorded, with a reason)"
+    )
+    revoke.add_argument("step", metavar="STEP")
+    # Not `required=True`: a missing reason is refused like an empty one, saying how to give it.
+    revoke.add_argument("--reason", metavar="TEXT", help="why (required; goes into the report)")
+    _common(revoke)
+    revoke.set_defaults(func=revoke_command)
 
     override = actions.add_parser("override", help="open a locked phase (recorded, with a reason)")
     override.add_argument("phase", metavar="PHASE")
@@ -180,6 +191,8 @@ def _when(moment: datetime | None) -> str:
 
 
 def _status_lines(view: Any) -> list[str]:
+    from ccplate_tui.checklist.progress import revoked_what, status_label
+
     done, total = view.progress()
     lines = [f"{view.checklist.title}: {done} of {total} required steps done"]
     if view.changed_steps:
@@ -205,9 +218,14 @@ def _status_lines(view: Any) -> list[str]:
                 approval = f"  approved by {s.approved_by}" if s.approved_by else "  needs approval"
             optional = "" if s.step.required else " (optional)"
             lines.append(
-                f"  {SYMBOL.get(s.status, '?')} {s.step.id:<24} {s.status:<17} "
+                f"  {SYMBOL.get(s.status, '?')} {s.step.id:<24} {status_label(s):<17} "
                 f"{s.step.kind:<8}{optional}{who}{approval}"
             )
+            if s.revoked is not None:
+                r = s.revoked
+                lines.append(
+                    f"      {r.who} revoked {revoked_what(r)} at {_when(r.at)}: {r.reason}"
+                )
     return lines
 
 
@@ -371,6 +389,22 @@ def approve_command(args: argparse.Namespace, session: _Session) -> int:
 
 
 @_guarded
+def revoke_command(args: argparse.Namespace, session: _Session) -> int:
+    from ccplate_tui.checklist.operations import revoke
+    from ccplate_tui.checklist.progress import revoked_what
+
+    state = revoke(session.store, session.checklist, args.step, session.who, args.reason or "")
+    revoked = state.revoked
+    assert revoked is not None
+    print(
+        f"{SYMBOL.get(state.status, '?')} {args.step}: {session.who} revoked "
+        f"{revoked_what(revoked)}; now {state.status.replace('_', ' ')} "
+        f"(reason recorded: {revoked.reason})"
+    )
+    return EXIT_OK
+
+
+@_guarded
 def override_command(args: argparse.Namespace, session: _Session) -> int:
     from ccplate_tui.checklist.operations import override
 
@@ -410,7 +444,8 @@ def report_command(args: argparse.Namespace, session: _Session) -> int:
         text = report_markdown(view, events, **options)
     if args.output:
         try:
-            write_atomic(Path(args.output), text.encode("utf-8"))
+            # For the change record: readable as the user's umask allows, not private.
+            write_atomic(Path(args.output), text.encode("utf-8"), shared=True)
         except OSError as exc:
             raise _Usage(f"cannot write {args.output}: {exc.strerror or exc}") from None
         print(f"wrote {args.output}")

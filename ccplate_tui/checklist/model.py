@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Literal
 
+from ccplate_tui.suggest import did_you_mean
+
 StepKind = Literal["manual", "command", "http", "sentry", "load", "timer"]
 Gate = Literal["blocking", "advisory"]
 
@@ -99,16 +101,20 @@ class Checklist:
             for step in phase.steps:
                 if step.id == step_id:
                     return step
-        known = ", ".join(s.id for s in self.steps()) or "none"
-        raise KeyError(f"no checklist step {step_id!r} (steps: {known})")
+        ids = [s.id for s in self.steps()]
+        hint = did_you_mean(step_id, ids)
+        raise KeyError(f"no checklist step {step_id!r}{hint} (steps: {', '.join(ids) or 'none'})")
 
     def phase(self, phase_id: str) -> Phase:
         """The phase with this id; KeyError naming the known ids otherwise."""
         for phase in self.phases:
             if phase.id == phase_id:
                 return phase
-        known = ", ".join(p.id for p in self.phases) or "none"
-        raise KeyError(f"no checklist phase {phase_id!r} (phases: {known})")
+        ids = [p.id for p in self.phases]
+        hint = did_you_mean(phase_id, ids)
+        raise KeyError(
+            f"no checklist phase {phase_id!r}{hint} (phases: {', '.join(ids) or 'none'})"
+        )
 
     def steps(self) -> tuple[Step, ...]:
         """Every step, in walking order."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ __all__ = [
     "override",
     "record_watch",
     "reset",
+    "revocable",
+    "revoke",
     "tick",
 ]
 
@@ -77,7 +80,7 @@ def tick(
         if state.status in ("passed", "awaiting_approval"):
             raise Refused(
                 f"step {step.id} is already ticked (by {state.by} at {_when(state.at)}); "
-                f"to redo it: {CLI} reset --phase {step.phase}"
+                f"to undo it: {CLI} revoke {step.id} --reason TEXT"
             )
         return [_draft(checklist, step, who, "ticked", note=_optional(note))]
 
@@ -190,6 +193,63 @@ def reset(
     _commit(store, checklist, decide)
 
 
+def revocable(state: StepState) -> Event:
+    """The event a revoke of this step would undo: its sign-off when it has one, else its tick
+    or pass. Refused (saying why) when nothing stands to be revoked or the step is running."""
+    step = state.step
+    if state.status == "running":
+        raise Refused(
+            f"step {step.id} is running (started by {state.by} at {_when(state.at)}); cancel it "
+            "first, then revoke its result"
+        )
+    result = state.result
+    if state.status in ("passed", "awaiting_approval") and result is not None:
+        approval = _standing_approval(state)
+        if approval is not None:
+            return approval
+        if result.action in ("passed", "ticked"):
+            return result
+    raise Refused(
+        f"step {step.id} is {state.status.replace('_', ' ')}: it has no tick, pass or sign-off "
+        "to revoke"
+    )
+
+
+def revoke(
+    store: ChecklistStore, checklist: Checklist, step_id: str, who: str, reason: str
+) -> StepState:
+    """Undo a step's latest tick, pass or sign-off as a recorded event (who, when, why).
+
+    The undone event stays in the log and the report; the step reads as not done again, or,
+    for a sign-off, as passed and awaiting one.
+    """
+    step = _step(checklist, step_id)
+    text = _optional(reason)
+    if text is None:
+        raise Refused(
+            f"a revoke needs a reason: {CLI} revoke {step.id} --reason TEXT "
+            "(it goes into the report)"
+        )
+
+    def decide(view: ChecklistView) -> list[EventDraft]:
+        target = revocable(view.step(step.id))
+        draft = _draft(
+            checklist,
+            step,
+            who,
+            "revoked",
+            evidence={
+                "revoked": target.action,
+                "revoked_seq": target.seq,
+                "revoked_who": target.who,
+                "revoked_at": target.at,
+            },
+        )
+        return [replace(draft, reason=text)]
+
+    return _commit(store, checklist, decide).step(step.id)
+
+
 def begin_step(store: ChecklistStore, checklist: Checklist, step_id: str, who: str) -> Event:
     """Record that this process starts running an automated step (pid kept for crash detection).
 
@@ -292,6 +352,18 @@ def _check_gate(view: ChecklistView, step: Step) -> None:
         f"(waiting for {waiting}). To go on anyway: "
         f"{CLI} override {step.phase} --reason TEXT"
     )
+
+
+def _standing_approval(state: StepState) -> Event | None:
+    """The sign-off the step's status rests on (the latest approval after its result)."""
+    if state.status != "passed" or state.approved_by is None:
+        return None
+    for event in reversed(state.history):
+        if event.action == "approved":
+            return event
+        if event.action in ("passed", "ticked"):
+            return None
+    return None
 
 
 def _open_start(state: StepState) -> bool:

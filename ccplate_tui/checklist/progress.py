@@ -24,6 +24,9 @@ __all__ = [
     "StepStatus",
     "build_view",
     "process_alive",
+    "rehearsal_scale",
+    "revoked_what",
+    "status_label",
 ]
 
 StepStatus = Literal[
@@ -35,7 +38,9 @@ StepStatus = Literal[
     "interrupted",
     "awaiting_approval",
     "changed",
+    "revoked",
 ]
+"""`revoked`: its latest tick or pass was revoked (a recorded undo), so it reads as not done."""
 
 RESULT_ACTIONS = frozenset({"passed", "failed", "cancelled", "interrupted", "ticked"})
 """Events that record how a step ended (a tick is a manual step's pass)."""
@@ -66,6 +71,10 @@ class StepState:
     """Kind timer, while its window is open (running or interrupted): when the window began."""
     timer_remaining: float | None = None
     """Kind timer, while its window is open: seconds left at the view's `now` (>= 0)."""
+    revoked: Event | None = None
+    """The revocation standing on this step (who, when, `reason`; its evidence names what it
+    undid): its result (status `revoked`) or its sign-off (status `awaiting_approval` again).
+    None once a later result or sign-off replaces it."""
 
     @property
     def done(self) -> bool:
@@ -149,6 +158,35 @@ class ChecklistView:
     def running(self) -> tuple[StepState, ...]:
         """Steps whose process is still at work."""
         return tuple(s for p in self.phases for s in p.steps if s.status == "running")
+
+
+def rehearsal_scale(state: StepState) -> float | None:
+    """The time scale (< 1) a passed step was rehearsed at, from its evidence; else None."""
+    scale = state.evidence.get("time_scale") if isinstance(state.evidence, Mapping) else None
+    if state.status != "passed" or isinstance(scale, bool) or not isinstance(scale, int | float):
+        return None
+    return float(scale) if 0 < scale < 1 else None
+
+
+def status_label(state: StepState) -> str:
+    """The status in words for lists: `passed (rehearsal ×0.01)` when a timer or load step
+    passed only at a shortened time scale, which the verdict does not count as full evidence."""
+    word = state.status.replace("_", " ")
+    scale = rehearsal_scale(state)
+    return f"{word} (rehearsal ×{scale:g})" if scale is not None else word
+
+
+REVOKED_NOUN = {"ticked": "tick", "passed": "pass", "approved": "sign-off"}
+
+
+def revoked_what(event: Event) -> str:
+    """What a `revoked` event undid, in words: `the tick by alice`."""
+    action = event.evidence.get("revoked")
+    noun = (
+        REVOKED_NOUN.get(action, str(action or "result")) if isinstance(action, str) else "result"
+    )
+    by = event.evidence.get("revoked_who")
+    return f"the {noun} by {by}" if isinstance(by, str) and by else f"the {noun}"
 
 
 def build_view(
@@ -249,6 +287,9 @@ def _step_state(
     note: str | None = None
     window: datetime | None = None
     window_open = False
+    # The revocations standing on the result and on the sign-off, if any.
+    result_revoked: Event | None = None
+    approval_revoked: Event | None = None
     for event in history:
         if event.note:
             note = event.note
@@ -258,16 +299,26 @@ def _step_state(
                 window, window_open = event.at, True
         elif event.action in RESULT_ACTIONS:
             result, started, approval = event, None, None
+            result_revoked = approval_revoked = None
             if event.action in _WINDOW_ENDS:
                 window_open = False
         elif event.action == "approved":
-            approval = event
+            approval, approval_revoked = event, None
+        elif event.action == "revoked":
+            # It names the event it undoes; one naming anything else (stale) changes nothing.
+            target = event.evidence.get("revoked_seq")
+            if approval is not None and target == approval.seq:
+                approval, approval_revoked = None, event
+            elif result is not None and target == result.seq and result_revoked is None:
+                result_revoked = event
     status: StepStatus
     by, at, evidence = None, None, {}
     changed = False
     if result is not None:
         by, at, evidence = result.who, result.at, result.evidence
         changed = result.fingerprint is not None and result.fingerprint != fingerprint
+        if result_revoked is not None:
+            by, at, changed = result_revoked.who, result_revoked.at, False
     if started is not None:
         by, at = started.who, started.at
         running = started.pid is not None and started.pid_started is not None
@@ -275,6 +326,8 @@ def _step_state(
         status = "running" if running else "interrupted"
     elif result is None:
         status = "pending"
+    elif result_revoked is not None:
+        status = "revoked"
     elif changed:
         status = "changed"
     elif result.action in ("passed", "ticked"):
@@ -299,4 +352,5 @@ def _step_state(
         changed=changed,
         timer_started=timer_started,
         timer_remaining=remaining,
+        revoked=result_revoked or approval_revoked,
     )

@@ -1,7 +1,8 @@
 """The checklist report for the change record and the stakeholders, as Markdown or JSON.
 
-Every step with its result, who and when, approvals and evidence excerpts; every override with
-its reason; and the timeline of all events. Built from the same ChecklistView the CLI and the tab
+Every step with its result, who and when, approvals and evidence excerpts; every override and
+every revocation with its reason; and the timeline of all events (a revoked tick or sign-off stays
+in it). A step passed only as a rehearsal reads `passed (rehearsal ×0.01)`. Built from the same ChecklistView the CLI and the tab
 show, so the report never says something the screen does not.
 """
 
@@ -12,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ccplate_tui.checklist.progress import ChecklistView, PhaseState, StepState
+from ccplate_tui.checklist.progress import (
+    ChecklistView,
+    PhaseState,
+    StepState,
+    rehearsal_scale,
+    revoked_what,
+)
 from ccplate_tui.checklist.state import Event
 from ccplate_tui.masking import mask_secrets
 
@@ -25,6 +32,7 @@ STATUS_LABEL: dict[str, str] = {
     "interrupted": "INTERRUPTED",
     "awaiting_approval": "awaiting approval",
     "changed": "CHANGED since done",
+    "revoked": "REVOKED",
 }
 OUTPUT_LINES = 20
 """Lines of command output quoted per step in the Markdown report (the JSON keeps all 200)."""
@@ -32,6 +40,21 @@ OUTPUT_LINES = 20
 
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else ""
+
+
+def _label(state: StepState) -> str:
+    """The status column: `passed (rehearsal ×0.01)` for a step passed only as a rehearsal."""
+    word = STATUS_LABEL.get(state.status, state.status)
+    scale = rehearsal_scale(state)
+    return f"{word} (rehearsal ×{scale:g})" if scale is not None else word
+
+
+def _revocation(event: Event) -> str:
+    """`bob revoked the tick by alice at …: reason`."""
+    return (
+        f"{event.who} revoked {revoked_what(event)} at {_when(event.at)}: "
+        f"{mask_secrets(event.reason or '')}"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -71,6 +94,8 @@ def _step_json(state: StepState) -> dict[str, Any]:
         "kind": step.kind,
         "required": step.required,
         "status": state.status,
+        "label": _label(state),
+        "rehearsal_time_scale": rehearsal_scale(state),
         "done": state.done,
         "by": state.by,
         "at": _plain(state.at),
@@ -79,6 +104,7 @@ def _step_json(state: StepState) -> dict[str, Any]:
         "approved_at": _plain(state.approved_at),
         "note": mask_secrets(state.note) if state.note else None,
         "changed": state.changed,
+        "revoked": None if state.revoked is None else _event_json(state.revoked),
         "evidence": _plain(state.evidence),
     }
 
@@ -118,6 +144,7 @@ def report_json(
         "orphans": list(view.orphans),
         "phases": [_phase_json(p) for p in view.phases],
         "overrides": [_event_json(e) for e in events if e.action == "overridden"],
+        "revocations": [_event_json(e) for e in events if e.action == "revoked"],
         "timeline": [_event_json(e) for e in events],
     }
 
@@ -205,7 +232,7 @@ def report_markdown(
                 approved = "needed"
             out.append(
                 f"| {_md_cell(s.step.title)} (`{s.step.id}`) | {s.step.kind} | "
-                f"{STATUS_LABEL.get(s.status, s.status)} | {s.by or ''} | {_when(s.at)} | "
+                f"{_label(s)} | {s.by or ''} | {_when(s.at)} | "
                 f"{approved} |"
             )
         out.append("")
@@ -213,6 +240,8 @@ def report_markdown(
             details = _evidence_lines(s)
             if s.note:
                 details.insert(0, f"  - note: {mask_secrets(s.note)}")
+            if s.revoked is not None:
+                details.insert(0, f"  - **revoked**: {_md_cell(_revocation(s.revoked))}")
             if details:
                 out.append(f"- `{s.step.id}`")
                 out += details
@@ -224,6 +253,12 @@ def report_markdown(
             f"- {_when(e.at)} {e.who} opened `{e.phase}`: {mask_secrets(e.reason or '')}"
             for e in overrides
         ]
+    else:
+        out.append("None.")
+    revocations = [e for e in events if e.action == "revoked"]
+    out += ["", "## Revocations", ""]
+    if revocations:
+        out += [f"- `{e.step}`: {_md_cell(_revocation(e))}" for e in revocations]
     else:
         out.append("None.")
     out += ["", "## Timeline", "", "| # | when (UTC) | who | what | step / phase | note |"]

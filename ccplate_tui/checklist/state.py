@@ -39,8 +39,11 @@ LOCK_WAIT = 30.0
 
 # fmt: off
 EventAction = Literal["started", "passed", "failed", "cancelled", "interrupted", "ticked", "noted",
-                      "approved", "overridden", "reset", "watch"]
+                      "approved", "overridden", "reset", "watch", "revoked"]
 # fmt: on
+"""Every action a stored event may have; the parser accepts exactly these. "revoked" (undoing a
+step's latest tick, pass or approval, with a reason) came later: files without it load as before,
+but a file holding one is refused as damaged by a version that does not know it."""
 
 
 @dataclass(frozen=True)

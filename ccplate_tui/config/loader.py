@@ -7,7 +7,9 @@ was expected: a typo in a load-test config must never silently change what is me
 from __future__ import annotations
 
 import math
+import os
 import re
+import shlex
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -641,7 +643,7 @@ def load_config(path: str | Path) -> Config:
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise ConfigError("cannot read the config: no such file", name) from None
+        raise _missing_config(Path(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the config: {exc.strerror or exc}", name) from None
     try:
@@ -649,3 +651,24 @@ def load_config(path: str | Path) -> Config:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"the config is not UTF-8 text (byte {exc.start})", name) from None
     return parse_config(text, name)
+
+
+def _missing_config(path: Path) -> ConfigError:
+    """Every command's answer to a config that is not there: the absolute path looked at and the
+    two ways on (every command reads the config through `load_config`, so this is the one place).
+    """
+    absolute = Path(os.path.abspath(path.expanduser()))
+    folder = absolute.parent
+    if absolute.name == "scenarios.toml":
+        if folder == Path(os.path.abspath(".")):
+            start = "or write a starter one here with `ccplate-tui init`"
+        else:
+            start = (
+                f"or write a starter one there with `ccplate-tui init {shlex.quote(str(folder))}`"
+            )
+    else:
+        start = "or write a starter scenarios.toml with `ccplate-tui init [DIR]`"
+    return ConfigError(
+        f"cannot read the config: no such file; pass --config FILE to use another, {start}",
+        str(absolute),
+    )

@@ -4,6 +4,7 @@
     history show RUN [--json]
     history baseline [RUN] [--scenario S] [--force] [--as NAME] [--json]
     history compare RUN [BASE] [--json] [--latency-pct P] [--error-pp PP] [--throughput-pct P]
+                    [--min-change DURATION] [--min-rate-change PP]
     history recheck RUN [--json]
 
 RUN is a run id (`r12`), its number (`12`) or `latest`. Exit codes: 0 ok; 1 `compare` flagged a
@@ -23,6 +24,7 @@ from typing import Any
 
 from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.loader import load_config
+from ccplate_tui.config.units import parse_duration
 from ccplate_tui.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE
 from ccplate_tui.history import render
 from ccplate_tui.history.compare import Flags, RunFigures, compare_runs, comparison_to_json
@@ -33,6 +35,7 @@ from ccplate_tui.history.rows import StoredRun
 from ccplate_tui.history.schema import HistoryError
 from ccplate_tui.history.store import HistoryStore, history_path
 from ccplate_tui.load.run_registry import default_state_dir
+from ccplate_tui.suggest import did_you_mean
 
 LATEST = "latest"
 _ENDED = {
@@ -118,6 +121,22 @@ def add_history_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="P",
         help=f"flag throughput down by more than P %% (default {defaults.throughput_pct:g})",
     )
+    compare.add_argument(
+        "--min-change",
+        type=_latency_floor,
+        default=defaults.min_latency_ms,
+        metavar="DURATION",
+        help="and only when a latency rose by more than DURATION too, so noise on a fast "
+        f"endpoint is not a regression (default {defaults.min_latency_ms:g}ms; 0 turns it off)",
+    )
+    compare.add_argument(
+        "--min-rate-change",
+        type=_non_negative_float,
+        default=defaults.min_rate_pp,
+        metavar="PP",
+        help="and only when a rate moved by more than PP percentage points too "
+        f"(default {defaults.min_rate_pp:g})",
+    )
     _common(compare)
     compare.set_defaults(func=compare_command)
 
@@ -160,6 +179,16 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return value
+
+
+def _latency_floor(text: str) -> float:
+    """A duration (`1ms`, `500us`, `0`) in milliseconds."""
+    if text.strip() in ("0", "0ms", "0s"):
+        return 0.0
+    try:
+        return parse_duration(text) * 1000.0
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # --- plumbing -----------------------------------------------------------------------------------
@@ -215,8 +244,10 @@ def find_run(store: HistoryStore, ref: str) -> StoredRun:
         return runs[0]
     run = store.run(ref)
     if run is None:
-        recent = ", ".join(r.id for r in store.runs(5)) or "none yet"
-        raise UsageError(f"no run {ref!r} in {store.path} (latest runs: {recent})")
+        runs = store.runs()
+        recent = ", ".join(r.id for r in runs[:5]) or "none yet"
+        hint = did_you_mean(ref, [LATEST, *(r.id for r in runs)])
+        raise UsageError(f"no run {ref!r} in {store.path}{hint} (latest runs: {recent})")
     return run
 
 
@@ -376,7 +407,13 @@ def default_base(store: HistoryStore, run: StoredRun) -> tuple[StoredRun | None,
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    flags = Flags(args.latency_pct, args.error_pp, args.throughput_pct)
+    flags = Flags(
+        args.latency_pct,
+        args.error_pp,
+        args.throughput_pct,
+        min_latency_ms=args.min_change,
+        min_rate_pp=args.min_rate_change,
+    )
 
     def action(store: HistoryStore) -> int:
         run = find_run(store, args.run)
@@ -400,8 +437,8 @@ def compare_command(args: argparse.Namespace) -> int:
                     "there are no figures to compare"
                 )
         comparison = compare_runs(
-            RunFigures(store.totals(base.id), base.elapsed or base.duration),
-            RunFigures(store.totals(run.id), run.elapsed or run.duration),
+            RunFigures(store.totals(base.id), base.elapsed or base.duration, base.id),
+            RunFigures(store.totals(run.id), run.elapsed or run.duration, run.id),
             flags,
             tuple(render.context_notes(run, base)),
         )

@@ -3,7 +3,10 @@
 Pure functions over MetricSets, so the command, the dashboard and tests share one judgement.
 A row is a regression when it moved the wrong way by more than its flag allows: latency up by
 more than `latency_pct` %, an error rate up (or the checks' pass rate down) by more than
-`error_pp` percentage points, throughput down by more than `throughput_pct` %.
+`error_pp` percentage points, throughput down by more than `throughput_pct` %; and, so that
+machine noise is not called a regression, by more than an absolute floor too: `min_latency_ms`
+for latencies (a 1 ms p99 that reads 7.8 ms next time is +680 % of nothing), `min_rate_pp`
+percentage points for rates. A short run is named in the notes: its percentiles are noisy.
 """
 
 from __future__ import annotations
@@ -33,11 +36,22 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Flags:
-    """How far a row may move the wrong way before it is flagged as a regression."""
+    """How far a row may move the wrong way before it is flagged as a regression: past the
+    relative flag of its kind and past the absolute floor of its unit, both."""
 
     latency_pct: float = 10.0
     error_pp: float = 0.5
     throughput_pct: float = 10.0
+    min_latency_ms: float = 1.0
+    """A latency must also rise by more than this many ms."""
+    min_rate_pp: float = 0.1
+    """An error or pass rate must also move by more than this many percentage points."""
+
+
+SHORT_RUN_SECONDS = 30.0
+FEW_REQUESTS = 1000
+"""A run shorter than SHORT_RUN_SECONDS or with fewer than FEW_REQUESTS requests is short: its
+p(95)/p(99) rest on a handful of samples (10 above the p99 of 1,000) and move by chance."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,8 @@ class Row:
     request: str | None = None
     """The request `name` tag for per-request rows, None for run-wide metrics."""
     regression: bool = False
+    within_noise: bool = False
+    """Past the relative flag but not past the absolute floor: not flagged, but noted."""
 
     @property
     def change(self) -> float | None:
@@ -82,10 +98,12 @@ class Comparison:
 
 @dataclass(frozen=True)
 class RunFigures:
-    """What a comparison needs of one run: its merged totals and how long it ran (s)."""
+    """What a comparison needs of one run: its merged totals, how long it ran (s) and, for the
+    notes, what to call it (e.g. its run id)."""
 
     totals: MetricSet
     duration: float
+    name: str | None = None
 
 
 def _trend(totals: MetricSet, metric: str, tags: Tags = ()) -> Trend | None:
@@ -111,8 +129,8 @@ def _latency(trend: Trend | None, stat: str) -> float | None:
     return trend.percentile(float(stat[2:-1]))
 
 
-def is_regression(kind: Kind, base: float | None, new: float | None, flags: Flags) -> bool:
-    """True when `new` is worse than `base` by more than the flag for `kind` allows."""
+def past_relative_flag(kind: Kind, base: float | None, new: float | None, flags: Flags) -> bool:
+    """True when `new` is worse than `base` by more than the relative flag for `kind` allows."""
     if base is None or new is None:
         return False
     if kind is Kind.LATENCY:
@@ -126,6 +144,23 @@ def is_regression(kind: Kind, base: float | None, new: float | None, flags: Flag
     return False
 
 
+def past_floor(kind: Kind, base: float | None, new: float | None, flags: Flags) -> bool:
+    """True when the move is larger than the absolute floor of the row's unit (throughput and
+    counts have none: their relative flag stands alone)."""
+    if base is None or new is None:
+        return False
+    if kind is Kind.LATENCY:
+        return new - base > flags.min_latency_ms
+    if kind in (Kind.ERROR_RATE, Kind.PASS_RATE):
+        return abs(new - base) * 100.0 > flags.min_rate_pp
+    return True
+
+
+def is_regression(kind: Kind, base: float | None, new: float | None, flags: Flags) -> bool:
+    """True when `new` is worse than `base` past both the relative flag and the floor."""
+    return past_relative_flag(kind, base, new, flags) and past_floor(kind, base, new, flags)
+
+
 def _row(
     label: str,
     kind: Kind,
@@ -134,7 +169,9 @@ def _row(
     flags: Flags,
     request: str | None = None,
 ) -> Row:
-    return Row(label, kind, base, new, request, is_regression(kind, base, new, flags))
+    relative = past_relative_flag(kind, base, new, flags)
+    floor = past_floor(kind, base, new, flags)
+    return Row(label, kind, base, new, request, relative and floor, relative and not floor)
 
 
 _LATENCY_STATS = ("avg", "p(50)", "p(95)", "p(99)")
@@ -247,14 +284,62 @@ def compare_runs(
 ) -> Comparison:
     """Every compared row of `new` against `base`."""
     flags = flags or Flags()
+    metrics = _metric_rows(base, new, flags)
     requests = _request_rows(base, new, flags)
     extra = list(notes)
+    short = short_run_note(base, new)
+    if short:
+        extra.append(short)
+    quiet = [r for r in (*metrics, *requests) if r.within_noise]
+    if quiet:
+        extra.append(
+            f"within the noise floor ({_floor_text(flags)}), not flagged: "
+            + ", ".join(regression_label(r) for r in quiet)
+        )
     for counts in (r for r in requests if r.kind is Kind.COUNT):
         if counts.base is None:
             extra.append(f"request {counts.request!r} is new: the base run did not send it")
         elif counts.new is None:
             extra.append(f"request {counts.request!r} is gone: only the base run sent it")
-    return Comparison(tuple(_metric_rows(base, new, flags)), tuple(requests), flags, tuple(extra))
+    return Comparison(tuple(metrics), tuple(requests), flags, tuple(extra))
+
+
+def _short(figures: RunFigures) -> str | None:
+    """`15.6s, 1,238 requests` when the run is short, else None."""
+    requests = _count(figures.totals, "http_reqs") or 0.0
+    if figures.duration >= SHORT_RUN_SECONDS and requests >= FEW_REQUESTS:
+        return None
+    return f"{humanize_ms(figures.duration * 1000)}, {requests:,.0f} requests"
+
+
+def short_run_note(base: RunFigures, new: RunFigures) -> str | None:
+    """A note when the base (or the new run) is too short for its percentiles to mean much."""
+    base_short, new_short = _short(base), _short(new)
+    if base_short is None and new_short is None:
+        return None
+    why = (
+        f"under {SHORT_RUN_SECONDS:g}s or {FEW_REQUESTS:,d} requests, percentiles move by chance "
+        "from run to run"
+    )
+    if base_short is None:
+        name = new.name or "the new run"
+        return f"{name} is a short run ({new_short}): its figures are noisy ({why})"
+    text = (
+        f"the base{f' {base.name}' if base.name else ''} is a single short run ({base_short}): "
+        f"its figures are noisy ({why}); make a longer run the baseline (e.g. at --time-scale 1) "
+        "to trust small changes"
+    )
+    if new_short is not None:
+        text += f"; {new.name or 'the new run'} is short too ({new_short})"
+    return text
+
+
+def _floor_text(flags: Flags) -> str:
+    return f"latency {_ms(flags.min_latency_ms)}, rates {flags.min_rate_pp:g} pp"
+
+
+def _ms(value: float) -> str:
+    return "0ms" if value == 0 else humanize_ms(value)
 
 
 # --- presentation -----------------------------------------------------------------------------
@@ -300,6 +385,7 @@ def row_to_json(row: Row) -> dict[str, Any]:
         "change": row.change,
         "change_pct": row.change_pct,
         "regression": row.regression,
+        "within_noise": row.within_noise,
     }
     if row.request is not None:
         data = {"request": row.request, **data}
@@ -313,6 +399,8 @@ def comparison_to_json(comparison: Comparison) -> dict[str, Any]:
             "latency_pct": comparison.flags.latency_pct,
             "error_pp": comparison.flags.error_pp,
             "throughput_pct": comparison.flags.throughput_pct,
+            "min_latency_ms": comparison.flags.min_latency_ms,
+            "min_rate_pp": comparison.flags.min_rate_pp,
         },
         "metrics": [row_to_json(r) for r in comparison.metrics],
         "requests": [row_to_json(r) for r in comparison.requests],

@@ -186,7 +186,7 @@ def export_k6_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         for name, content in files.items():
-            write_atomic(out / name, content.encode("utf-8"))
+            write_atomic(out / name, content.encode("utf-8"), shared=True)
     except OSError as exc:
         print(f"ccplate-tui export: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR

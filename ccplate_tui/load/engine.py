@@ -23,6 +23,7 @@ from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.sources import SourceSampler
 from ccplate_tui.load.thresholds import EVALUATION_PERIOD, ThresholdEvaluator, ThresholdResult
 from ccplate_tui.loopback import check_target
+from ccplate_tui.suggest import did_you_mean
 
 
 class UnknownScenario(KeyError):
@@ -58,9 +59,10 @@ def resolve_plan(config: Config, names: list[str] | tuple[str, ...]) -> RunPlan:
         elif name in config.scenarios:
             chosen.setdefault(name, config.scenarios[name])
         else:
-            known = ", ".join([*config.scenarios, *config.suites])
+            known = [*config.scenarios, *config.suites]
             raise UnknownScenario(
-                f"no scenario or suite named {name!r} in {config.path} (known: {known})"
+                f"no scenario or suite named {name!r} in {config.path}"
+                f"{did_you_mean(name, known)} (known: {', '.join(known)})"
             )
     for spec in chosen.values():
         thresholds.extend(spec.thresholds)

@@ -1,17 +1,20 @@
 """k6's terminal texts for a run: the `scenarios:` header and the once-per-interval progress lines.
 
 Lines are plain text (no cursor movement, ASCII bar) so the headless runner can print them to a
-pipe or a log exactly as k6 does when stdout is not a terminal.
+pipe or a log exactly as k6 does when stdout is not a terminal. Beyond k6, every `running` line
+carries the interval's req/s, p95, error % and the generator's own CPU and event-loop lag, so a
+busy generator is never mistaken for a slow server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ccplate_tui.config.model import ScenarioSpec
+from ccplate_tui.config.thresholds import ThresholdSpec
 from ccplate_tui.load import executors
 from ccplate_tui.load.metrics import Rate, Trend
-from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
+from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
 from ccplate_tui.load.units_format import (
     fixed_length_duration,
     go_duration,
@@ -275,11 +278,41 @@ def _interval_additions(snapshot: IntervalSnapshot) -> str:
         parts.append(f"errors {failed.passes / failed.total * 100:.2f}%")
     else:
         parts.append("errors -")
+    if snapshot.health is not None:  # None only where no worker reports it (k6's stream)
+        parts.append(generator_figures(snapshot.health))
     text = " | " + "  ".join(parts)
     warning = snapshot.health.warning if snapshot.health is not None else None
     if warning is not None:
         text += f"  [!] {warning.text}"
     return text
+
+
+def generator_figures(health: WorkerHealth) -> str:
+    """`gen CPU 12% lag 3ms`: the busiest worker's CPU over the interval (100 = one core) and
+    the worst event-loop lag any worker saw."""
+    lag = health.loop_lag_ms
+    shown = "<1ms" if lag < 1 else f"{lag:.0f}ms"
+    return f"gen CPU {health.cpu_percent:.0f}% lag {shown}"
+
+
+def failed_scenarios(
+    failed: Iterable[ThresholdSpec], scenarios: ScenarioSpecs, names: Iterable[str]
+) -> set[str]:
+    """The scenarios of the run (`names`) that the failed thresholds judge: a scenario's own
+    (in its table, or tagged `scenario:NAME`); a run or suite threshold judges every one."""
+    specs = _spec_map(scenarios)
+    names = list(names)
+    out: set[str] = set()
+    for spec in failed:
+        owners = [n for n in names if n in specs and spec in specs[n].thresholds]
+        tagged = dict(spec.tags).get("scenario")
+        if owners:
+            out.update(owners)
+        elif tagged is not None:
+            out.update(n for n in names if n == tagged)
+        else:
+            out.update(names)
+    return out
 
 
 def progress_lines(
@@ -289,9 +322,9 @@ def progress_lines(
     scenarios: ScenarioSpecs | None = None,
 ) -> list[str]:
     """The lines k6 prints each interval: the `running (...)` line with our interval req/s, p95,
-    error % and, when latencies may not be the target's alone, a warning naming the cause
-    (`WorkerHealth.warning`: generator saturated, host busy or event-loop lag), then one line
-    per scenario.
+    error %, the generator's CPU and loop lag and, when latencies may not be the target's alone,
+    a warning naming the cause (`WorkerHealth.warning`: generator saturated, host busy or
+    event-loop lag), then one line per scenario.
 
     Pass `scenarios` (the run's specs) to get k6's exact per-executor columns and paddings;
     without it the lines use only what the snapshot carries.

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from ccplate_tui.load.metrics import BUILTIN_METRICS, Counter, MetricSet, MetricType, Rate, Trend
 from ccplate_tui.load.probe_tally import PROBES_FOR_999, probe_window, truncated_percent
 from ccplate_tui.load.progress import (
+    failed_scenarios,
     run_max_duration,
     run_max_vus,
     running_line,
@@ -473,12 +474,16 @@ def _final_status(result: RunResult) -> list[str]:
         result.config.scenarios[n] for n in result.scenario_names if n in result.config.scenarios
     ]
     progress = result.progress
+    # ✗ for a scenario that did not finish (as k6) and, unlike k6, for one whose thresholds failed.
+    failed = failed_scenarios(
+        (t.spec for t in result.thresholds if t.failed), specs, (p.name for p in progress)
+    )
     marks = {}
     for p in progress:
         unfinished = p.state != "done" or (
             p.iterations_planned is not None and p.iterations < p.iterations_planned
         )
-        marks[p.name] = FAIL_MARK if unfinished else OK_MARK
+        marks[p.name] = FAIL_MARK if unfinished or p.name in failed else OK_MARK
     lines = [
         running_line(
             progress,

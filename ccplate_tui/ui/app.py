@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from ccplate_tui.config.errors import ConfigError
@@ -69,6 +69,7 @@ from ccplate_tui.ui.screens.quit_confirm import QuitConfirmScreen
 from ccplate_tui.ui.sentry_actions import SentryActions
 from ccplate_tui.ui.sentry_pane import SentryPane
 from ccplate_tui.ui.themes import DEFAULT_THEME, ThemeProblem, load_themes, theme_folders
+from ccplate_tui.ui.widgets.dashboard_footer import DashboardFooter
 
 DEFAULT_TARGET_URL = TargetSpec().base_url
 """The demo target's address; only a config pointing here gets the target auto-started."""
@@ -159,6 +160,14 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         "checklist-tab": "Checklist",
     }
     """TabPane ids and titles, in tab order."""
+    # Responsive layout: each screen gets one width class and one height class, for the tabs'
+    # CSS (`Screen.-narrow ...`): -narrow under 100 columns, -wide from 160; -short under 30 rows.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (100, "-medium"),
+        (160, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (30, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show_tab('overview-tab')", "Overview", tooltip="Show the Overview tab"),
         Binding("2", "show_tab('load-tab')", "Load", tooltip="Show the Load tab"),
@@ -167,7 +176,10 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
         # Start/stop from any tab; not in the footer, where the Load tab shows its own s / x.
         Binding("ctrl+r", "start_selected", "Start", show=False, tooltip="Start the selected run"),
         Binding("ctrl+x", "stop_run", "Stop", show=False, tooltip="Stop the active load run"),
-        Binding("ctrl+s", "screenshot", "Screenshot", tooltip="Save an SVG screenshot"),
+        # priority: dialogs (modal screens) stop the app's other keys; a screenshot still works
+        Binding(
+            "ctrl+s", "screenshot", "Screenshot", tooltip="Save an SVG screenshot", priority=True
+        ),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks during a run)", priority=True),
         *HistoryActions.HISTORY_BINDINGS,
     ]
@@ -293,7 +305,7 @@ class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
                 yield SentryPane(id="sentry")
             with TabPane(self.TAB_TITLES["checklist-tab"], id="checklist-tab"):
                 yield ChecklistPane(self.config, operator=self.operator, id="checklist")
-        yield Footer()
+        yield DashboardFooter()  # compact, tab keys first, on a narrow terminal
 
     @property
     def load_pane(self) -> LoadPane:

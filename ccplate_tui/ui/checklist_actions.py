@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 from ccplate_tui.checklist import operations as ops
 from ccplate_tui.checklist.model import Checklist, Step
 from ccplate_tui.checklist.outcome import StepOutcome
-from ccplate_tui.checklist.progress import ChecklistView, StepState, build_view
+from ccplate_tui.checklist.progress import (
+    REVOKED_NOUN,
+    ChecklistView,
+    StepState,
+    build_view,
+    revoked_what,
+)
 from ccplate_tui.checklist.runners import RunContext, run_step
 from ccplate_tui.checklist.state import ChecklistStore, StateError
 from ccplate_tui.config.model import Config
@@ -42,6 +48,7 @@ from ccplate_tui.ui.screens.checklist_prompts import (
     ConfirmRunScreen,
     note_prompt,
     override_prompt,
+    revoke_prompt,
     tick_prompt,
 )
 from ccplate_tui.ui.sentry_actions import Abandoned, run_abandonable
@@ -221,10 +228,16 @@ class ChecklistActions:
             question = say.run_question(step, self.config.path)
             self.push_screen(
                 ConfirmRunScreen(question, say.describe_action(step, self.config.path)),
-                callback=lambda yes: self.start_step(step.id) if yes else None,
+                callback=lambda yes: self._confirmed(step.id, yes),
             )
             return
         self.start_step(step.id)
+
+    def _confirmed(self, step_id: str, yes: bool) -> None:
+        if yes:
+            self.start_step(step_id)
+        else:  # said, so an Enter on the focused Cancel is never a silent no-op
+            self._say(f"{step_id} not run: cancelled in the dialog", severity="warning")
 
     def start_step(self, step_id: str) -> bool:
         """Record the start and run the step in a worker; False (and why) when refused."""
@@ -308,6 +321,9 @@ class ChecklistActions:
         self.checklist_runs.pop(message.step_id, None)
         self.checklist_pane.set_live(message.step_id, None)
         self.reload_checklist()
+        if message.result == "passed" and message.error is None:
+            # A failed or cancelled step keeps the cursor, with its output in view.
+            self.checklist_pane.advance_from(message.step_id)
         if self.checklist is not None:
             self._after_step(self.checklist.step(message.step_id))
         if message.error is not None:
@@ -389,6 +405,9 @@ class ChecklistActions:
             if after.status == "awaiting_approval":
                 extra = ": it needs a sign-off by someone else"
             self._say(f"{step_id} ticked by {self.operator}{extra}")
+            self.reload_checklist()
+            self.checklist_pane.advance_from(step_id)
+            return
         self.reload_checklist()
 
     def on_checklist_pane_note_requested(self, message: ChecklistPane.NoteRequested) -> None:
@@ -417,8 +436,38 @@ class ChecklistActions:
             ops.approve(self.checklist_store, self.checklist, message.step_id, self.operator)
         except (ops.Refused, StateError) as exc:
             self._refused(exc)
+            self.reload_checklist()
         else:
             self._say(f"{message.step_id} signed off by {self.operator}")
+            self.reload_checklist()
+            self.checklist_pane.advance_from(message.step_id)
+
+    def on_checklist_pane_revoke_requested(self, message: ChecklistPane.RevokeRequested) -> None:
+        state = self._checklist_state(message.step_id)
+        if state is None:
+            return
+        try:
+            target = ops.revocable(state)  # refused before asking: running, nothing to revoke
+        except ops.Refused as exc:
+            self._refused(exc)
+            return
+        what = f"the {REVOKED_NOUN.get(target.action, target.action)} by {target.who}"
+        self.push_screen(
+            revoke_prompt(state.step.title, what),
+            callback=lambda reason: self._revoke(state.step.id, reason),
+        )
+
+    def _revoke(self, step_id: str, reason: str | None) -> None:
+        if not reason or self.checklist_store is None or self.checklist is None:
+            return
+        try:
+            after = ops.revoke(self.checklist_store, self.checklist, step_id, self.operator, reason)
+        except (ops.Refused, StateError) as exc:
+            self._refused(exc)
+        else:
+            what = revoked_what(after.revoked) if after.revoked else "its result"
+            now = after.status.replace("_", " ")
+            self._say(f"{step_id}: {self.operator} revoked {what}; now {now}", severity="warning")
         self.reload_checklist()
 
     def on_checklist_pane_override_requested(

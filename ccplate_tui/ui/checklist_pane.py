@@ -29,6 +29,21 @@ Item = tuple[Literal["phase", "step"], str]
 """What the selection is on: a phase header or a step, by id."""
 
 
+def next_actionable(view: ChecklistView, after: str, operator: str) -> str | None:
+    """The step to walk to once `after` is dealt with (see `ChecklistPane.advance_from`)."""
+    states = [state for phase in view.phases if not phase.locked for state in phase.steps]
+    order = [step.id for step in view.checklist.steps()]
+    start = order.index(after) + 1 if after in order else 0
+    rank = {step_id: (i - start) % len(order) for i, step_id in enumerate(order)}
+    for state in sorted(states, key=lambda s: rank[s.step.id]):
+        if state.step.id == after or state.done or state.status == "running":
+            continue
+        if state.status == "awaiting_approval" and state.by == operator:
+            continue
+        return state.step.id
+    return None
+
+
 class PhaseList(VerticalScroll, can_focus=False, inherit_bindings=False):
     """The phases, scrolled; no keys of its own so ↑/↓ move the pane's selection."""
 
@@ -76,6 +91,12 @@ class ChecklistPane(Vertical, can_focus=True):
         Binding("t", "tick", "Tick", tooltip="Tick the selected manual step, with a note"),
         Binding("n", "note", "Note", tooltip="Add a note to the selected step"),
         Binding("a", "approve", "Approve", tooltip="Sign off a step someone else did"),
+        Binding(
+            "u",
+            "revoke",
+            "Revoke",
+            tooltip="Undo the selected step's latest tick, pass or sign-off (a reason is needed)",
+        ),
         Binding("o", "override", "Override", tooltip="Open a locked phase (a reason is needed)"),
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running step"),
         Binding("escape", "cancel(True)", "Cancel", show=False),
@@ -106,6 +127,9 @@ class ChecklistPane(Vertical, can_focus=True):
 
     class ApproveRequested(StepRequest):
         """Sign off this step as the operator."""
+
+    class RevokeRequested(StepRequest):
+        """Revoke this step's latest tick, pass or sign-off (the app asks for the reason)."""
 
     class CancelRequested(StepRequest):
         """Cancel this step's run; `quiet`: say nothing when it is not running (escape)."""
@@ -232,6 +256,26 @@ class ChecklistPane(Vertical, can_focus=True):
     def select(self, item: Item) -> None:
         self.selected = item
         self._draw_selection()
+
+    def advance_from(self, step_id: str) -> str | None:
+        """After `step_id` completed: if the cursor is still on it, move it to the next
+        actionable step and return that id (None when the cursor stays).
+
+        Next actionable: the first step after it in walking order (then from the top) that is
+        not done, not in a locked phase, not running and not waiting for the operator's own
+        sign-off, which only someone else can give. A cursor the operator moved elsewhere
+        while a step ran stays where they put it.
+        """
+        if self.view is None or self.selected != ("step", step_id):
+            return None
+        target = next_actionable(self.view, step_id, self.operator)
+        if target is None:
+            return None
+        section = self.section(self.view.checklist.step(target).phase)
+        section.collapsed = False
+        self.select(("step", target))
+        self._scroll_to_selection()
+        return target
 
     def detail_text(self) -> str:
         return self.query_one(StepDetail).text()
@@ -370,6 +414,10 @@ class ChecklistPane(Vertical, can_focus=True):
     def action_approve(self) -> None:
         if state := self._step_or_say("approve"):
             self.post_message(self.ApproveRequested(state.step.id))
+
+    def action_revoke(self) -> None:
+        if state := self._step_or_say("revoke"):
+            self.post_message(self.RevokeRequested(state.step.id))
 
     def action_cancel(self, quiet: bool = False) -> None:
         if self.view is None:

@@ -4,25 +4,29 @@ The pane only renders what the app hands it (LiveView per interval, RunResult at
 error text) and posts requests upward; the app owns the run. Tables and the status block
 update on each view; the plots replot from a bounded history at most every
 `REDRAW_INTERVAL` seconds, only while the pane is visible and something changed.
+
+The layout follows the pane's size (classes set on resize, widgets/load_layout.py): the tables
+span the full width under the plots, so their values are never cut at 120 columns; on a small
+terminal the pane keeps what a watcher needs (status, latency plot, thresholds, requests) and
+`p` swaps in the rest (scenario list, rate plot, histogram).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalGroup, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, ListView
 
 from ccplate_tui.config.model import Config, ScenarioSpec
-from ccplate_tui.config.thresholds import ThresholdSpec
 from ccplate_tui.history.overlay import BaselineOverlay
 from ccplate_tui.load.engine import RunPlan, UnknownScenario, resolve_plan
 from ccplate_tui.load.live import LiveView, planned_end
@@ -30,6 +34,13 @@ from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.ui.widgets.histogram_plot import HistogramPlot
 from ccplate_tui.ui.widgets.latency_plot import LatencyPlot, PlotPoint
+from ccplate_tui.ui.widgets.load_layout import LOAD_PANE_CSS, SizeLayout
+from ccplate_tui.ui.widgets.plot_context import (
+    PlotContext,
+    latency_limits,
+    latency_lines,
+    stage_marks,
+)
 from ccplate_tui.ui.widgets.rate_plot import RatePlot
 from ccplate_tui.ui.widgets.request_table import RequestTable
 from ccplate_tui.ui.widgets.run_status import RunStatus
@@ -37,6 +48,9 @@ from ccplate_tui.ui.widgets.scenario_list import ScenarioList
 from ccplate_tui.ui.widgets.source_plot import SourceHistory, SourcePlot, next_panel
 from ccplate_tui.ui.widgets.summary_panel import ErrorPanel, SummaryPanel
 from ccplate_tui.ui.widgets.threshold_table import ThresholdTable
+from ccplate_tui.ui.widgets.threshold_timeline import ThresholdTimeline
+
+__all__ = ["HISTORY", "REDRAW_INTERVAL", "LoadPane", "PlotContext", "latency_limits", "stage_marks"]
 
 REDRAW_INTERVAL = 0.5
 """Seconds between plot redraws: the issue's "at least twice a second", and no more often."""
@@ -44,93 +58,27 @@ REDRAW_INTERVAL = 0.5
 HISTORY = 3600
 """Intervals kept for the time plots: an hour at the default 1 s interval; older ones scroll off."""
 
-LATENCY_AGGREGATIONS = frozenset({"avg", "min", "max", "med", "p"})
-"""Threshold methods whose value is a latency in ms (drawn as a line on the latency plot)."""
 
-
-@dataclass(frozen=True)
-class PlotContext:
-    """What the plots draw besides the data: the planned end, threshold lines and stage marks."""
-
-    planned: float
-    thresholds: tuple[float, ...]
-    stage_marks: tuple[float, ...]
-    specs: tuple[ThresholdSpec, ...] = ()
-    """All the plan's thresholds: those on metric sources are drawn on the source's plot."""
-
-
-def latency_limits(specs: tuple[ThresholdSpec, ...]) -> tuple[float, ...]:
-    """Every distinct `http_req_duration` threshold value, ascending."""
-    values = {
-        s.expr.value
-        for s in specs
-        if s.metric == "http_req_duration" and s.expr.aggregation in LATENCY_AGGREGATIONS
-    }
-    return tuple(sorted(values))
-
-
-def stage_marks(scenarios: tuple[ScenarioSpec, ...]) -> tuple[float, ...]:
-    """Seconds into the run where a planned stage (or a scenario) starts or ends, inside the run."""
-    end = planned_end(scenarios)
-    marks: set[float] = set()
-    for spec in scenarios:
-        ex = spec.executor
-        at = ex.start_time
-        marks.add(at)
-        for stage in ex.stages:
-            at += stage.duration
-            marks.add(at)
-        if ex.duration is not None:
-            marks.add(ex.start_time + ex.duration)
-    return tuple(sorted(m for m in marks if 0 < m < end))
-
-
-class LoadPane(Widget):
+class LoadPane(SizeLayout, Widget):
     """The Load tab. The app calls `show_view`, `show_result`, `show_error`, `set_running` and
     `set_visible`; the pane posts `StartRequested`, `StopRequested` and `SaveSummaryRequested`."""
 
-    DEFAULT_CSS = """
-    LoadPane {
-        layout: horizontal;
-        height: 1fr;
-    }
-    LoadPane #load-side {
-        width: 46;
-        height: 1fr;
-    }
-    LoadPane #load-buttons {
-        height: auto;
-        padding: 0 1;
-    }
-    LoadPane #load-buttons Button {
-        min-width: 12;
-        margin-right: 1;
-    }
-    LoadPane #load-main {
-        width: 1fr;
-        height: 1fr;
-    }
-    LoadPane #load-live {
-        height: 1fr;
-    }
-    LoadPane #load-plots-row {
-        height: 1fr;
-    }
-    LoadPane #load-plots-row HistogramPlot, LoadPane #load-plots-row SourcePlot {
-        width: 2fr;
-    }
-    LoadPane #load-plots-row RatePlot {
-        width: 3fr;
-    }
-    """
+    DEFAULT_CSS = LOAD_PANE_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "start", "Start", tooltip="Start the highlighted scenario or suite"),
         Binding("x", "stop", "Stop", tooltip="Stop: no new iterations, running ones may finish"),
         Binding("a", "abort", "Abort", tooltip="Abort: interrupt running iterations now"),
-        Binding("ctrl+e", "save_summary", "Save summary", tooltip="Save the end-of-run summary"),
-        Binding("v", "toggle_view", "Plots/summary", tooltip="Switch between plots and summary"),
-        Binding("m", "cycle_panel", "Histogram/metrics", tooltip="Cycle: histogram, each source"),
+        Binding("ctrl+e", "save_summary", "Save", tooltip="Save the end-of-run summary"),
+        Binding("v", "toggle_view", "Summary", tooltip="Switch between plots and summary"),
+        Binding("m", "cycle_panel", "Metrics", tooltip="Cycle: histogram, each metric source"),
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort the requests by the next column"),
+        Binding(
+            "p",
+            "toggle_more",
+            "More",
+            tooltip="Small terminal: swap in the scenarios, rate plot and histogram",
+        ),
     ]
 
     class StartRequested(Message):
@@ -177,6 +125,8 @@ class LoadPane(Widget):
         self.redraws = 0
         """Plot redraws done (each redraws the three plots); tests count them."""
         self._dirty = True
+        self._drawn_sizes: tuple[Size, ...] = ()
+        """The plots' sizes at the last redraw."""
         self._plot_context = PlotContext(0.0, (), ())
         self._specs: dict[str, ScenarioSpec] = dict(config.scenarios)
         self.baseline: BaselineOverlay | None = None
@@ -185,27 +135,34 @@ class LoadPane(Widget):
         """`replay of r12 · 3/20` while a recorded run is shown; None otherwise."""
         self.locked: str | None = None
         """Why runs cannot be started or stopped here (watching a k6 file); None when they can."""
+        self.timeline = ThresholdTimeline()
+        """When each threshold's light changed in the run on show (the `since` column)."""
+        self.more = False
+        self.narrow = False
+        self.low = False
 
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="load-side"):
-            yield ScenarioList(self.config, id="load-scenarios")
-            with HorizontalGroup(id="load-buttons"):
-                yield Button("Start", id="load-start", variant="success")
-                yield Button("Stop", id="load-stop", variant="error", disabled=True)
-            yield RunStatus(id="load-status")
-        with ContentSwitcher(initial="load-live", id="load-main"):
-            with Vertical(id="load-live"):
-                yield LatencyPlot(id="load-latency")
-                with Horizontal(id="load-plots-row"):
-                    yield RatePlot(id="load-rates")
-                    yield HistogramPlot(id="load-histogram")
-                    yield SourcePlot(id="load-source")
-                yield ThresholdTable(id="load-thresholds")
-                yield RequestTable(id="load-requests")
-            yield SummaryPanel(id="load-summary")
-            yield ErrorPanel(id="load-error")
+        with Horizontal(id="load-top"):
+            with Vertical(id="load-side"):
+                yield ScenarioList(self.config, id="load-scenarios")
+                with HorizontalGroup(id="load-buttons"):
+                    yield Button("Start", id="load-start", variant="success")
+                    yield Button("Stop", id="load-stop", variant="error", disabled=True)
+                yield RunStatus(id="load-status")
+            with ContentSwitcher(initial="load-live", id="load-main"):
+                with Vertical(id="load-live"):
+                    yield LatencyPlot(id="load-latency")
+                    with Horizontal(id="load-plots-row"):
+                        yield RatePlot(id="load-rates")
+                        yield HistogramPlot(id="load-histogram")
+                        yield SourcePlot(id="load-source")
+                yield SummaryPanel(id="load-summary")
+                yield ErrorPanel(id="load-error")
+        # Full width under both columns: every column of both tables fits at 120 columns.
+        yield ThresholdTable(id="load-thresholds")
+        yield RequestTable(id="load-requests")
 
     def on_mount(self) -> None:
         self.set_interval(REDRAW_INTERVAL, self.refresh_plots, name="load-plot-redraw")
@@ -223,6 +180,7 @@ class LoadPane(Widget):
         self.latest = view
         self.history.append(PlotPoint.of(view))
         self.source_history.add(view)
+        self.timeline.observe(view.thresholds, view.elapsed)
         self._dirty = True
         if self.shown and self.is_mounted:
             self._render_view(view)
@@ -251,6 +209,7 @@ class LoadPane(Widget):
         self.history.clear()
         self.history.extend(PlotPoint.of(view) for view in views[: index + 1])
         self.source_history.reset(views[: index + 1])
+        self.timeline.reset((v.elapsed, v.thresholds) for v in views[: index + 1])
         self.latest = views[index]
         self._dirty = True
         with self.app.batch_update():
@@ -279,7 +238,7 @@ class LoadPane(Widget):
         crossed = " - thresholds crossed" if result.thresholds_failed else ""
         stopped = f" - stopped ({result.stopped})" if result.stopped else ""
         with self.app.batch_update():
-            self.query_one(ThresholdTable).show_results(result.thresholds)
+            self.query_one(ThresholdTable).show_results(result.thresholds, self.timeline.final_text)
             self._show_summary(render_summary(result), f"Summary{crossed}{stopped}", savable=True)
 
     def show_summary_text(self, text: str, *, ok: bool = True, stopped: str = "") -> None:
@@ -315,6 +274,9 @@ class LoadPane(Widget):
             self.replay_label = None
             self.history.clear()
             self.source_history.clear()
+            self.timeline.clear()
+            self.more = False
+            self._apply_layout()
             self.latest = None
             self.result = None
             self.summary_text = None
@@ -376,8 +338,14 @@ class LoadPane(Widget):
             self.call_after_refresh(self.refresh_plots)
 
     def focus_scenarios(self) -> None:
-        """Focus the scenario list, so the pane's keys (s, x, v, ctrl+e) reach it."""
-        self.query_one(ScenarioList).query_one(ListView).focus()
+        """Focus the scenario list, so the pane's keys (s, x, v, ctrl+e) reach it; while the
+        list is behind `p` (a small terminal), the pane itself holds the focus for its keys."""
+        if self._list_hidden:
+            self.can_focus = True
+            self.focus()
+        else:
+            self.query_one(ScenarioList).query_one(ListView).focus()
+            self.can_focus = False
 
     @property
     def selected_names(self) -> tuple[str, ...]:
@@ -388,12 +356,20 @@ class LoadPane(Widget):
     # -- plots --------------------------------------------------------------------------------
 
     def refresh_plots(self) -> bool:
-        """Replot the three plots from the stored history if visible and changed; True if drawn."""
-        if not (self.shown and self._dirty and self.is_mounted):
+        """Replot the three plots from the stored history if visible and changed (data, or a
+        plot's size since its last draw); True if drawn."""
+        if not (self.shown and self.is_mounted):
+            return False
+        # Each plot downsamples to its width: one drawn before a layout change settled (a
+        # resize, `p`) must be drawn again at its final size.
+        sizes = tuple(plot.size for plot in self.query("#load-live PlotextPlot"))
+        if not self._dirty and sizes == self._drawn_sizes:
             return False
         switcher = self.query_one(ContentSwitcher)
         # Hidden by a parent (another tab) or showing the summary: the plots have no region.
-        if switcher.current != "load-live" or not self.query_one(LatencyPlot).region.area:
+        # On a small terminal `p` may have swapped the latency plot for the rate plot.
+        probe = RatePlot if self.small and self.more else LatencyPlot
+        if switcher.current != "load-live" or not self.query_one(probe).region.area:
             return False
         points = list(self.history)
         ctx = self._plot_context
@@ -404,6 +380,7 @@ class LoadPane(Widget):
                 points,
                 planned=planned,
                 thresholds=ctx.thresholds,
+                labels=ctx.labels,
                 stage_marks=ctx.stage_marks,
                 baseline=base.points if base else (),
                 baseline_label=f"baseline {base.run_id} p95" if base else "",
@@ -416,6 +393,7 @@ class LoadPane(Widget):
                     self.config, self.panel, self.source_history, ctx.specs, planned
                 )
         self._dirty = False
+        self._drawn_sizes = sizes
         self.redraws += 1
         return True
 
@@ -435,18 +413,22 @@ class LoadPane(Widget):
         if plan is None:
             self._plot_context = PlotContext(0.0, (), ())
             return
+        lines = latency_lines(tuple(plan.thresholds))
         self._plot_context = PlotContext(
             planned_end(plan.scenarios),
-            latency_limits(plan.thresholds),
+            tuple(value for value, _label in lines),
             stage_marks(plan.scenarios),
             tuple(plan.thresholds),
+            tuple(label for _value, label in lines),
         )
+        if self.is_mounted:
+            self.query_one(RequestTable).set_limits(plan.thresholds)
 
     def _render_view(self, view: LiveView) -> None:
         with self.app.batch_update():
             self._refresh_status()
-            self.query_one(ThresholdTable).show_results(view.thresholds)
-            self.query_one(RequestTable).show_rows(view.requests)
+            self.query_one(ThresholdTable).show_results(view.thresholds, self.timeline.live_text)
+            self.query_one(RequestTable).show_rows(view.requests, view.total_latency.p95 or None)
 
     def _switch(self, panel: str) -> None:
         switcher = self.query_one(ContentSwitcher)
@@ -548,6 +530,8 @@ class LoadPane(Widget):
             return True if self.running else None
         if action == "save_summary":
             return True if self.result is not None else None
+        if action == "toggle_more":
+            return self.small  # False: not in the footer when everything fits
         if action == "toggle_view":
             return True if self.summary_text is not None or self.error is not None else None
         return True
@@ -588,6 +572,10 @@ class LoadPane(Widget):
         self.query_one(SourcePlot).display = self.panel is not None
         self._dirty = True
         self.call_after_refresh(self.refresh_plots)  # after the layout pass: the new size
+
+    def action_cycle_sort(self) -> None:
+        """Sort the request table by its next column."""
+        self.query_one(RequestTable).cycle_sort()
 
     def action_toggle_view(self) -> None:
         switcher = self.query_one(ContentSwitcher)

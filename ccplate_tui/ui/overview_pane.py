@@ -5,13 +5,19 @@ reason, and one row per criterion (target, current value, the evidence it rests 
 start, duration, time scale — and a coloured PASS / FAIL / UNKNOWN / NOT MEASURED). A run still
 going or cut short is shown under the table, beside the complete run the criteria judge. The pane
 renders a `Verdict` from `ccplate_tui.release.criteria`; it decides nothing itself.
+
+The layout follows the screen's breakpoint classes (`CcplateApp.HORIZONTAL_BREAKPOINTS`): under
+`-narrow` each row keeps its name, value and status and the targets and evidence move to a box
+under the table; under `-short` the verdict is one bold line; under `-wide` (and not `-short`) the
+verdict is drawn at twice the size and the evidence column gets the room to show in full.
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.visual import VisualType
 from textual.widget import Widget
 from textual.widgets import Static
@@ -40,14 +46,15 @@ def status_class(status: str) -> str:
     return "-" + status.replace("_", "-")
 
 
-def big_text(word: str) -> tuple[str, ...]:
-    """`word` in 5 rows of block characters (only the letters of GO / NO-GO); a qualifier in
-    brackets (`GO (REHEARSAL)`) is left to the caller."""
+def big_text(word: str, scale: int = 1) -> tuple[str, ...]:
+    """`word` in 5 * `scale` rows of block characters (only the letters of GO / NO-GO); a
+    qualifier in brackets (`GO (REHEARSAL)`) is left to the caller."""
     word = word.split(" (")[0]
+    on, off = "██" * scale, "  " * scale
     rows = []
     for row in range(5):
-        parts = [_GLYPHS[ch][row].replace("#", "██").replace(" ", "  ") for ch in word]
-        rows.append("  ".join(parts))
+        parts = [_GLYPHS[ch][row].replace("#", on).replace(" ", off) for ch in word]
+        rows += ["  ".join(parts) if scale == 1 else off.join(parts)] * scale
     return tuple(rows)
 
 
@@ -68,7 +75,11 @@ def verdict_tone(verdict: Verdict) -> str:
 
 
 class BigWord(Widget):
-    """GO or NO-GO in large block letters, falling back to plain bold text when too narrow."""
+    """GO or NO-GO in large block letters, falling back to plain bold text when too narrow.
+
+    The size follows the screen's breakpoint classes: plain text under `-short` (the rows
+    matter more on a small terminal), double size under `-wide`, else the 5-row letters.
+    """
 
     DEFAULT_CSS = """
     BigWord {
@@ -86,12 +97,28 @@ class BigWord(Widget):
     def set_word(self, word: str) -> None:
         if word != self.word:
             self.word = word
-            self.refresh()
+            self.refresh(layout=True)
+
+    def scale(self, width: int) -> int:
+        """2 for double-size letters, 1 for the 5-row ones, 0 for plain text."""
+        classes = self.screen.classes if self.is_attached else frozenset()
+        if "-short" in classes:
+            return 0
+        for scale in (2, 1) if "-wide" in classes else (1,):
+            if width >= len(big_text(self.word, scale)[0]):
+                return scale
+        return 0
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Not cached by width (as Widget's is): the scale also follows the screen's classes.
+        scale = self.scale(width)
+        return 5 * scale + (" (" in self.word) if scale else 1
 
     def render(self) -> VisualType:
-        rows = big_text(self.word)
-        if self.size.width < len(rows[0]):
+        scale = self.scale(self.size.width)
+        if not scale:
             return Content(self.word)
+        rows = big_text(self.word, scale)
         _, bracket, qualifier = self.word.partition(" (")
         suffix = f"\n{f'({qualifier}'.center(len(rows[0])).rstrip()}" if bracket else ""
         return Content("\n".join(rows) + suffix)
@@ -106,27 +133,50 @@ def evidence_text(criterion: Criterion) -> str:
     return "—"
 
 
-class CriterionRow(Horizontal):
-    """One criterion: name, target, current value, and a coloured status block."""
-
-    DEFAULT_CSS = """
-    CriterionRow {
-        height: 3;
+CRITERIA_GRID = """
+    .criteria-grid {
+        layout: grid;
+        grid-size: 5;
+        grid-columns: 18 1fr 1fr 2fr 16;
+        grid-rows: auto;
+        height: auto;
     }
+    Screen.-wide .criteria-grid { grid-columns: 22 1fr 1fr 3fr 18; }
+    /* Narrow: name, value and status only; the targets and evidence move under the table. */
+    Screen.-narrow .criteria-grid { grid-size: 3; grid-columns: 18 1fr 14; }
+    Screen.-narrow .criteria-grid > .target, Screen.-narrow .criteria-grid > .evidence {
+        display: none;
+    }
+"""
+"""The columns the header and every row share, by breakpoint class."""
+
+
+class CriterionRow(Widget):
+    """One criterion: name, target, current value, evidence, and a coloured status block.
+
+    Every cell wraps and the row grows to fit, so no value or evidence is ever cut off.
+    """
+
+    SCOPED_CSS = False  # its rules start at `Screen.-narrow` and the like
+
+    DEFAULT_CSS = (
+        CRITERIA_GRID
+        + """
     CriterionRow:odd {
         background: $boost;
     }
     CriterionRow > Static {
-        width: 1fr;
         height: 100%;
+        min-height: 2;
         padding: 0 1;
         content-align: left middle;
     }
+    Screen.-wide CriterionRow > Static { min-height: 3; }
+    Screen.-short CriterionRow > Static { min-height: 1; }
     CriterionRow > .name { text-style: bold; }
     CriterionRow > .value { text-style: bold; }
-    CriterionRow > .evidence { width: 2fr; color: $text-muted; }
+    CriterionRow > .evidence { color: $text-muted; }
     CriterionRow > .status {
-        width: 16;
         content-align: center middle;
         text-style: bold;
         color: auto 95%;
@@ -136,9 +186,10 @@ class CriterionRow(Horizontal):
     CriterionRow > .status.-unknown { background: $warning; }
     CriterionRow > .status.-not-measured { background: $warning; text-style: bold italic; }
     """
+    )
 
     def __init__(self, criterion: Criterion) -> None:
-        super().__init__()
+        super().__init__(classes="criteria-grid")
         self.criterion = criterion
 
     def compose(self) -> ComposeResult:
@@ -166,6 +217,8 @@ class CriterionRow(Horizontal):
 class CriteriaTable(Vertical):
     """The success criteria, one row each, under a header."""
 
+    SCOPED_CSS = False  # its rules start at `Screen.-narrow` and the like
+
     DEFAULT_CSS = """
     CriteriaTable {
         height: auto;
@@ -174,15 +227,12 @@ class CriteriaTable(Vertical):
         border-title-style: bold;
         padding: 0 1;
     }
-    CriteriaTable > #criteria-header { height: 1; }
     CriteriaTable > #criteria-header > Static {
-        width: 1fr;
         padding: 0 1;
         color: $text-muted;
         text-style: bold;
     }
-    CriteriaTable > #criteria-header > .evidence { width: 2fr; }
-    CriteriaTable > #criteria-header > .status { width: 16; content-align: center top; }
+    CriteriaTable > #criteria-header > .status { content-align: center top; }
     """
 
     def __init__(self, criteria: tuple[Criterion, ...], *, id: str | None = None) -> None:
@@ -191,11 +241,9 @@ class CriteriaTable(Vertical):
         self.border_title = "Success criteria (hardening plan) and release checks"
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="criteria-header"):
-            for title in ("criterion", "target", "current"):
-                yield Static(title)
-            yield Static("evidence", classes="evidence")
-            yield Static("status", classes="status")
+        with Widget(id="criteria-header", classes="criteria-grid"):
+            for title in ("criterion", "target", "current", "evidence", "status"):
+                yield Static(title, classes=title.replace("current", "value"))
         for criterion in self.criteria:
             yield CriterionRow(criterion)
 
@@ -210,8 +258,19 @@ class CriteriaTable(Vertical):
             row.show(criterion)
 
 
+def evidence_lines(criteria: tuple[Criterion, ...]) -> Content:
+    """Each criterion's target and evidence, for the box that holds them on a narrow screen."""
+    parts: list[Content] = []
+    for c in criteria:
+        parts.append(Content.assemble((c.name, "bold"), f" (target {c.target}): "))
+        parts.append(Content(evidence_text(c) + "\n"))
+    return Content("").join(parts).rstrip("\n") if parts else Content("")
+
+
 class OverviewPane(VerticalScroll):
     """The presenter's screen: the release verdict and the success criteria behind it."""
+
+    SCOPED_CSS = False  # its rules start at `Screen.-narrow` and the like
 
     DEFAULT_CSS = """
     OverviewPane {
@@ -252,6 +311,24 @@ class OverviewPane(VerticalScroll):
         text-style: bold;
         color: $text-warning;
     }
+    OverviewPane > #evidence {
+        display: none;
+        height: auto;
+        padding: 0 1;
+        border: round $border;
+        border-title-color: $text-accent;
+        border-title-style: bold;
+    }
+    /* Small terminals: a one-line verdict leaves the rows room. */
+    Screen.-short OverviewPane > #verdict { padding: 0 1; margin: 0 0 1 0; }
+    Screen.-short OverviewPane > #verdict > #headline { margin-top: 0; }
+    Screen.-narrow OverviewPane > #evidence { display: block; }
+    /* Projectors: a taller, bordered verdict. */
+    Screen.-wide OverviewPane > #verdict {
+        padding: 1 4 2 4;
+        border: outer $foreground 40%;
+    }
+    Screen.-wide.-short OverviewPane > #verdict { padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = "overview") -> None:
@@ -269,10 +346,18 @@ class OverviewPane(VerticalScroll):
         reasons = Static("", markup=False, id="reasons")
         reasons.border_title = "Why not GO"
         yield reasons
+        evidence = Static("", id="evidence")
+        evidence.border_title = "Targets and evidence"
+        yield evidence
 
     def on_mount(self) -> None:
         # A verdict shown while the children were being composed is drawn here.
         self._draw(self.verdict)
+
+    def on_resize(self) -> None:
+        # The letters' size follows the screen's breakpoint classes, which a change of height
+        # alone can flip without resizing the word itself.
+        self.query_one("#verdict-word", BigWord).refresh(layout=True)
 
     def show_verdict(self, verdict: Verdict) -> None:
         """Show a new verdict (called by the app on every interval and at the end of a run)."""
@@ -288,6 +373,7 @@ class OverviewPane(VerticalScroll):
         self.query_one("#verdict-word", BigWord).set_word(verdict_word(verdict))
         self.query_one("#headline", Static).update(Content(verdict.headline))
         self.query_one("#criteria", CriteriaTable).show(verdict.criteria)
+        self.query_one("#evidence", Static).update(evidence_lines(verdict.criteria))
         reasons = self.query_one("#reasons", Static)
         reasons.update(Content("\n".join(f"• {reason}" for reason in verdict.reasons)))
         reasons.set_class(tone in ("pending", "rehearsal"), "-pending")

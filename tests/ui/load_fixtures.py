@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from textual.app import App, ComposeResult
 from textual.message import Message
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from ccplate_tui.config.loader import parse_config
 from ccplate_tui.config.model import Config, ScenarioSpec
@@ -27,7 +27,9 @@ from ccplate_tui.load.results import RunResult
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
 from ccplate_tui.load.source_samples import SourceSample
 from ccplate_tui.load.thresholds import ThresholdEvaluator
+from ccplate_tui.ui.app import CcplateApp
 from ccplate_tui.ui.load_pane import LoadPane
+from ccplate_tui.ui.widgets.dashboard_footer import DashboardFooter
 
 FIXTURE_TOML = """
 [target]
@@ -135,24 +137,34 @@ def _latency_ms(vus: int, second: int, index: int) -> float:
     return base * (0.6 + 0.6 * ((index * 37) % 100) / 100.0)
 
 
-def _interval_metrics(spec: ScenarioSpec, second: int) -> tuple[MetricSet, int]:
+Latency = Callable[[int, int, int], float]
+"""(VUs, second, request index) -> ms."""
+
+
+def _interval_metrics(
+    spec: ScenarioSpec,
+    second: int,
+    latency: Latency = _latency_ms,
+    names: tuple[str, str] = ("login", "me"),
+    errors: bool = True,
+) -> tuple[MetricSet, int]:
     metrics = MetricSet()
     vus = vus_at(spec.executor, second + 0.5)
     count = vus * 8
     for index in range(count):
-        name = "login" if index % 2 == 0 else "me"
+        name = names[index % 2]
         # From 30 s on, one login in 20 answers 500: the error rate climbs past 1%.
-        failed = name == "login" and second >= 30 and index % 40 == 0
+        failed = errors and index % 2 == 0 and second >= 30 and index % 40 == 0
         status = "500" if failed else "200"
         tags = (
             ("expected_response", "false" if failed else "true"),
-            ("method", "POST" if name == "login" else "GET"),
+            ("method", "POST" if index % 2 == 0 else "GET"),
             ("name", name),
             ("scenario", spec.name),
             ("status", status),
         )
         metrics.sink("http_reqs", tags).value += 1  # type: ignore[union-attr]
-        metrics.sink("http_req_duration", tags).add(_latency_ms(vus, second, index))  # type: ignore[union-attr]
+        metrics.sink("http_req_duration", tags).add(latency(vus, second, index))  # type: ignore[union-attr]
         metrics.sink("http_req_failed", tags).add(failed)  # type: ignore[union-attr]
     if count:
         metrics.sink("iterations", (("scenario", spec.name),)).value += count // 2  # type: ignore[union-attr]
@@ -175,8 +187,18 @@ def record_run(seconds: int = RUN_SECONDS) -> Recording:
 
     Cached: the engine's histogram binning takes a few seconds for the whole sequence.
     """
-    config = fixture_config()
-    plan = resolve_plan(config, RUN_NAMES)
+    return _record(fixture_config(), RUN_NAMES, seconds)
+
+
+def _record(
+    config: Config,
+    names: tuple[str, ...],
+    seconds: int,
+    latency: Latency = _latency_ms,
+    requests: tuple[str, str] = ("login", "me"),
+    errors: bool = True,
+) -> Recording:
+    plan = resolve_plan(config, names)
     spec = plan.scenarios[0]
     evaluator = ThresholdEvaluator(plan.thresholds)
     totals = MetricSet()
@@ -186,7 +208,7 @@ def record_run(seconds: int = RUN_SECONDS) -> Recording:
     progress: tuple[ScenarioProgress, ...] = ()
     planned = planned_duration(spec.executor)
     for second in range(seconds):
-        metrics, vus = _interval_metrics(spec, second)
+        metrics, vus = _interval_metrics(spec, second, latency, requests, errors)
         iterations += sum(int(s.value) for (m, _), s in metrics.series.items() if m == "iterations")  # type: ignore[union-attr]
         end = float(second + 1)
         done = end >= planned
@@ -219,7 +241,69 @@ def record_run(seconds: int = RUN_SECONDS) -> Recording:
         progress=progress,
         started_at=1_750_000_000.0,
     )
-    return Recording(config, RUN_NAMES, tuple(views), result)
+    return Recording(config, names, tuple(views), result)
+
+
+# --- a fast run: 1-5 ms latencies under a 200 ms threshold ------------------------------------
+
+FAST_TOML = """
+[target]
+base_url = "http://127.0.0.1:8787"
+
+[options]
+interval = "1s"
+
+[scenarios.api_fast]
+description = "Two endpoints answering in a few milliseconds"
+executor = "ramping-vus"
+startVUs = 0
+stages = [
+  { duration = "10s", target = 20 },
+  { duration = "20s", target = 20 },
+  { duration = "10s", target = 0 },
+]
+
+[scenarios.api_fast.thresholds]
+http_req_duration = ["p(99)<200", "p(95)<5"]
+"http_req_duration{name:files}" = ["p(95)<4.5"]
+http_req_failed = ["rate<0.01"]
+
+[[scenarios.api_fast.requests]]
+name = "files"
+method = "POST"
+path = "/api/files"
+
+[[scenarios.api_fast.requests]]
+name = "items"
+method = "GET"
+path = "/api/items"
+"""
+"""A run whose latencies (1-5 ms) are far under its 200 ms p(99) limit; its p(95)<5 fails
+while the first slow seconds dominate and passes again once the fast ones outweigh them."""
+
+FAST_NAMES = ("api_fast",)
+FAST_SECONDS = 40
+WARM_UP = 5
+"""Seconds at the start whose requests are slower (a cold cache)."""
+
+
+def fast_config() -> Config:
+    return parse_config(FAST_TOML, "fast.toml")
+
+
+def _fast_latency_ms(vus: int, second: int, index: int) -> float:
+    # `files` (even indexes) spans 2..5 ms, `items` 1..3.5 ms; the warm-up slows both by 60%.
+    spread = ((index * 37) % 100) / 100.0
+    ms = 2.0 + 3.0 * spread if index % 2 == 0 else 1.0 + 2.5 * spread
+    return ms * 1.6 if second < WARM_UP else ms
+
+
+@functools.cache
+def record_fast_run(seconds: int = FAST_SECONDS) -> Recording:
+    """`api_fast` for `seconds` one-second intervals, without errors."""
+    return _record(
+        fast_config(), FAST_NAMES, seconds, _fast_latency_ms, ("files", "items"), errors=False
+    )
 
 
 class LoadPaneApp(App[None]):
@@ -245,6 +329,34 @@ class LoadPaneApp(App[None]):
 
     def on_load_pane_save_summary_requested(self, message: LoadPane.SaveSummaryRequested) -> None:
         self.posted.append(message)
+
+
+class DashboardShellApp(App[None]):
+    """The pane as the dashboard shows it: header, four tabs (Load active), the dashboard's own
+    footer and app keys, and none of its workers or target checks, so snapshots are stable."""
+
+    BINDINGS = CcplateApp.BINDINGS
+    TITLE = "ccplate-tui"
+    SUB_TITLE = "http://127.0.0.1:8787 · engine: built-in"
+
+    def __init__(self, config: Config | None = None) -> None:
+        super().__init__()
+        self.config = config or fixture_config()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="load-tab"):
+            for title in ("Overview", "Load", "Sentry", "Checklist"):
+                with TabPane(title, id=f"{title.lower()}-tab"):
+                    yield LoadPane(self.config) if title == "Load" else Static(title)
+        yield DashboardFooter()
+
+    def on_mount(self) -> None:
+        self.pane.focus_scenarios()
+
+    @property
+    def pane(self) -> LoadPane:
+        return self.query_one(LoadPane)
 
 
 class TabbedLoadPaneApp(App[None]):

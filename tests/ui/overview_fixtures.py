@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from textual.app import App, ComposeResult
 from textual.theme import Theme
 from textual.widget import Widget
+from textual.widgets import Static
 
 from ccplate_tui.config.loader import parse_config
 from ccplate_tui.config.model import Config
@@ -23,6 +24,7 @@ from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress
 from ccplate_tui.load.thresholds import ThresholdEvaluator, ThresholdResult
 from ccplate_tui.release.evidence import Evidence
 from ccplate_tui.release.plan_rows import Measurement, PlanMeasures, SentryWiring
+from ccplate_tui.ui.app import CcplateApp
 
 PLAN_TOML = """
 [target]
@@ -152,7 +154,11 @@ def run_result(
 
 
 class PaneApp(App[None]):
-    """Hosts one pane, full screen, so Pilot and snapshot tests see it as the dashboard would."""
+    """Hosts one pane, full screen, so Pilot and snapshot tests see it as the dashboard would
+    (with the dashboard's breakpoint classes: `-narrow`, `-wide`, `-short`)."""
+
+    HORIZONTAL_BREAKPOINTS = CcplateApp.HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = CcplateApp.VERTICAL_BREAKPOINTS
 
     def __init__(self, pane: Widget, theme: Theme | None = None) -> None:
         super().__init__()
@@ -175,3 +181,34 @@ MEASURED = PlanMeasures(
     error_capture=Measurement(1.0, Evidence("Sentry event API"), count=40),
 )
 WIRED = SentryWiring(7, 7, (), None, Evidence("Sentry compatibility check"))
+
+
+# -- what a size shows (the responsive layout's tests) -------------------------------------------
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x60": (200, 60)}
+"""The on-call terminal, a laptop, a projector."""
+
+
+def screen_lines(app: App[object]) -> list[str]:
+    """The active screen as plain text, one string per terminal row."""
+    # The compositor is private, but it is the one place the screen's text exists as text.
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def cut_cells(root: Widget) -> list[str]:
+    """Each shown Static under `root` that is cut: its text needs more rows than it has, or it
+    runs past the right edge of its parent."""
+    cut = []
+    for cell in root.query(Static):
+        if not all(node.display for node in cell.ancestors_with_self if isinstance(node, Widget)):
+            continue  # hidden, so not laid out: its size is stale
+        width, height = cell.content_size
+        if not width:
+            continue
+        needed = cell.get_content_height(cell.size, cell.size, width)
+        if needed > height:
+            cut.append(f"{cell.id or cell.classes}: needs {needed} rows, has {height}")
+        parent = cell.parent
+        if isinstance(parent, Widget) and cell.region.right > parent.content_region.right:
+            cut.append(f"{cell.id or cell.classes}: wider than {parent.id or parent}")
+    return cut

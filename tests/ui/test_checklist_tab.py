@@ -203,6 +203,9 @@ async def test_tick_with_a_note_records_it_and_waits_for_a_sign_off(
             "alice",
             "PR #12 reviewed by two",
         )
+        # Done on alice's side (the sign-off is someone else's): the cursor walks on.
+        assert pane(app).selected_step == "unit"
+        pane(app).select(("step", "review"))
         row = str(pane(app).row("review").render())
         assert "needs sign-off" in row and "alice" in row
         detail = pane(app).detail_text()
@@ -266,6 +269,8 @@ async def test_a_command_step_is_confirmed_then_runs_and_shows_its_evidence(
         await wait_for(pilot, lambda: finished(log, "unit"), what="the run")
         await wait_for(pilot, lambda: status(app, "unit") == "passed")
         assert actions(app) == [("started", "unit"), ("passed", "unit")]
+        assert pane(app).selected_step == "broken"  # the next step not done
+        pane(app).select(("step", "unit"))
         detail = pane(app).detail_text()
         assert "exit 0 in" in detail and "exit code  0" in detail
         assert "collected 3 items\n3 passed" in detail
@@ -339,6 +344,7 @@ async def test_an_http_step_shows_the_answer(tmp_path: Path, demo_target: str) -
     async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await run_selected(pilot, app, "health", log)
         await wait_for(pilot, lambda: status(app, "health") == "passed")
+        pane(app).select(("step", "health"))  # (the cursor walked on)
         detail = pane(app).detail_text()
         assert "HTTP status  200" in detail
         assert f"GET {demo_target}/api/health" in detail
@@ -440,6 +446,7 @@ async def test_a_timer_counts_down_and_passes(tmp_path: Path, demo_target: str) 
         assert "window" in pane(app).detail_text()
         await wait_for(pilot, lambda: finished(log, "watch"), timeout=30, what="the window")
         await wait_for(pilot, lambda: status(app, "watch") == "passed")
+        pane(app).select(("step", "watch"))  # (the cursor walked on)
         detail = pane(app).detail_text()
         assert "rounds ok" in detail and "window" in detail
 

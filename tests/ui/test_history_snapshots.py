@@ -1,4 +1,5 @@
-"""Snapshots of the Load tab with a baseline run beside the run, and of a replayed run.
+"""Snapshots of the Load tab with a baseline run beside the run, of a replayed run, and of the
+run-history screen (`h`) at 80x24, 120x40 and 200x60.
 
 Deterministic data: the recorded sequence of tests/ui/load_fixtures.py, and a baseline built
 from it by fixed arithmetic. Update with `pytest tests/ui/test_history_snapshots.py
@@ -9,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 
 from ccplate_tui.history.overlay import BaselineOverlay
+from tests.ui.history_fixtures import HistoryApp, utc
 from tests.ui.load_fixtures import LoadPaneApp, record_run
+from tests.ui.overview_fixtures import SIZES
+
+__all__ = ["utc"]  # a fixture, imported for pytest
 
 SIZE = (140, 45)
 MID_RUN = 40
@@ -61,3 +67,10 @@ def test_replay_scrubbed_back(snap_compare: Callable[..., bool]) -> None:
         await _settle(pilot)
 
     assert snap_compare(LoadPaneApp(rec.config), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.usefixtures("utc")
+@pytest.mark.parametrize("size", SIZES)
+def test_history_list_at_size(snap_compare: Callable[..., bool], size: str) -> None:
+    """Four runs (finished, interrupted, aborted, imported); 80x24 fills the screen."""
+    assert snap_compare(HistoryApp(), terminal_size=SIZES[size])

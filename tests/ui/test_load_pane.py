@@ -92,14 +92,20 @@ async def test_before_a_run_the_list_shows_every_scenario_and_suite() -> None:
         assert "idle" in text and "Up to 40 looping VUs for 1m0s over 3 stages" in text
         thresholds = app.query_one(ThresholdTable)
         assert column_texts(thresholds, 0) == ["· planned"] * 4
-        assert column_texts(thresholds, 2) == ["p(99)<200", "p(95)<150", "rate<0.01", "rate>0.99"]
+        assert column_texts(thresholds, 1) == [
+            "http_req_duration p(99)<200",
+            "http_req_duration p(95)<150",
+            "http_req_failed rate<0.01",
+            "checks rate>0.99",
+        ]
+        assert str(thresholds.border_title) == "Thresholds · scenario auth_burst"
         assert app.query_one("#load-stop", Button).disabled
         # Moving the highlight previews the other plan's thresholds.
         app.query_one("ScenarioList ListView").focus()
         await pilot.press("down", "down", "down", "down", "down")
         await pilot.pause()
         assert app.pane.selected_names == ("mixed",)
-        assert column_texts(thresholds, 1) == ["http_req_duration"]
+        assert column_texts(thresholds, 1) == ["http_req_duration p(99)<300"]
         assert "steady: 10 looping VUs for 1m0s" in status_text(app)
 
 
@@ -123,11 +129,13 @@ async def test_live_views_fill_status_and_tables() -> None:
         assert "CPU 94% · lag 6 ms · 2 procs" in text
         assert "⚠ generator saturated: worker CPU 94% — latencies include its own delay" in text
         requests = app.query_one(RequestTable)
-        assert column_texts(requests, 0) == ["login", "me"]
+        # Slowest p95 first: me (128 ms) above login (122 ms).
+        assert column_texts(requests, 0) == ["me", "login"]
         login = next(r for r in view.requests if r.name == "login")
-        assert column_texts(requests, 1)[0] == str(login.count)
-        assert column_texts(requests, 2) == ["1.66%", "0.00%"]
-        assert cell_text(requests, 0, 3) == "87.23ms"
+        assert column_texts(requests, 4)[1] == str(login.count)
+        assert column_texts(requests, 5) == ["0.00%", "1.66%"]
+        assert column_texts(requests, 1) == ["128.38ms", "122.36ms"]
+        assert cell_text(requests, 1, 3) == "87.23ms"
         assert app.query_one("#load-start", Button).disabled
         assert not app.query_one("#load-stop", Button).disabled
 
@@ -146,15 +154,17 @@ async def test_threshold_light_switches_from_pass_to_fail_with_the_first_failed_
             pane.show_view(view)
         await pilot.pause()
         assert cell_text(table, 0, 0) == "● PASS"
-        assert cell_text(table, 0, 4) == "-"
+        assert cell_text(table, 0, 3) == "never failed"
         pane.show_view(rec.views[failing])
         await pilot.pause()
         assert cell_text(table, 0, 0) == "● FAIL"
-        assert cell_text(table, 0, 4) == f"at {go_duration(first_failed)}" == "at 25s"
-        assert cell_text(table, 0, 3) == "202.49ms"
+        assert cell_text(table, 0, 3) == f"failing since {go_duration(first_failed)}"
+        assert cell_text(table, 0, 3) == "failing since 25s"
+        assert cell_text(table, 0, 2) == "202.49ms"
         # The other lights: p95 passes, the error rate too (for now), checks have no data.
         assert column_texts(table, 0)[1:] == ["● PASS", "● PASS", "○ NO DATA"]
-        assert cell_text(table, 3, 3) == "-"
+        assert cell_text(table, 3, 2) == "-"
+        assert cell_text(table, 3, 3) == "no data yet"
         # The light's colour is the theme's: FAIL in the error text colour.
         fail_style = str(table.get_row_at(0)[0].style)
         assert app.theme_variables["text-error"].lower() in fail_style.lower()
@@ -162,7 +172,13 @@ async def test_threshold_light_switches_from_pass_to_fail_with_the_first_failed_
             pane.show_view(view)
         await pilot.pause()
         assert column_texts(table, 0) == ["● FAIL", "● PASS", "● FAIL", "○ NO DATA"]
-        assert cell_text(table, 2, 4) == "at 44s"
+        assert cell_text(table, 2, 3) == "failing since 44s"
+        # The end: the verdict is on the whole run, with the failing stretch it had.
+        pane.set_running(False)
+        pane.show_result(rec.result)
+        await pilot.pause()
+        assert cell_text(table, 0, 3) == "judged on the whole run (failing since 25s)"
+        assert cell_text(table, 1, 3) == "judged on the whole run"
 
 
 async def test_the_light_colours_follow_a_theme_switch() -> None:

@@ -8,7 +8,7 @@ from ccplate_tui.config.loader import parse_config
 from ccplate_tui.config.thresholds import ThresholdExpr, ThresholdSpec
 from ccplate_tui.load.snapshot import WorkerHealth
 from ccplate_tui.ui.widgets import PlotPoint, downsample, planned_curve, planned_load
-from ccplate_tui.ui.widgets.histogram_plot import bin_label
+from ccplate_tui.ui.widgets.histogram_plot import bin_label, tick_labels
 from ccplate_tui.ui.widgets.latency_plot import x_range
 from ccplate_tui.ui.widgets.run_status import health_text, progress_bar, stage_text
 from ccplate_tui.ui.widgets.scenario_list import plan_previews, span_of
@@ -133,6 +133,12 @@ def test_progress_bar_and_stage_text() -> None:
     assert stage_text(view.progress[0], config.scenarios["auth_burst"]) == "2/3"
     assert stage_text(view.progress[0], None) == "2"
     assert stage_text(record_run().views[-1].progress[0], None) == "done"
+
+
+def test_tick_labels_stay_distinct() -> None:
+    # A 1-5 ms run's bin edges: one decimal would print 1.1 twice.
+    assert tick_labels([1.07, 1.12, 1.18]) == ["1.07", "1.12", "1.18"]
+    assert tick_labels([81.0, 101.0, 125.0]) == ["81", "101", "125"]
 
 
 def test_bin_labels_are_short() -> None:

@@ -1,4 +1,5 @@
-"""Snapshots of the Overview, Sentry and Checklist panes with fixed data, at a pinned size.
+"""Snapshots of the Overview, Sentry and Checklist panes with fixed data, at a pinned size, and
+of the Overview at the on-call terminal's 80x24, a laptop's 120x40 and a projector's 200x60.
 
 Accept a deliberate change with `pytest --snapshot-update` and look at the SVG before keeping it.
 """
@@ -6,6 +7,8 @@ Accept a deliberate change with `pytest --snapshot-update` and look at the SVG b
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 import ccplate_tui.ui
 from ccplate_tui.load.run_records import record_from_result
@@ -16,6 +19,7 @@ from ccplate_tui.ui.sentry_pane import SentryPane
 from ccplate_tui.ui.themes import load_theme_file
 from tests.ui.overview_fixtures import (
     MEASURED,
+    SIZES,
     WIRED,
     PaneApp,
     fixture_config,
@@ -100,3 +104,16 @@ def test_sentry_pane(snap_compare) -> None:
 
 def test_checklist_pane(snap_compare) -> None:
     assert snap_compare(PaneApp(ChecklistPane(fixture_config())), terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_overview_no_go_at_size(snap_compare, size: str) -> None:
+    """80x24: one-line verdict, name / value / status rows, targets and evidence in a box below;
+    120x40: every column, rows grown to their evidence; 200x60: double-size letters."""
+    assert snap_compare(overview(failing_verdict()), terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_overview_go_rehearsal_at_size(snap_compare, size: str) -> None:
+    """The qualifier under the letters, and the latest run beside the judged one."""
+    assert snap_compare(overview(rehearsal_verdict()), terminal_size=SIZES[size])

@@ -1,4 +1,5 @@
-"""Snapshots of the Sentry tab from fixed check documents, at 140x45 in ccplate-dark.
+"""Snapshots of the Sentry tab from fixed check documents, at 140x45 in ccplate-dark, and at
+80x24, 120x40 and 200x60.
 
 The documents have the shapes `report_to_json` and `capture_to_json` produce (what the state
 folder keeps), with fixed timestamps and event ids, so the pictures are the same on every run.
@@ -11,10 +12,12 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import ccplate_tui.ui
 from ccplate_tui.ui.sentry_pane import SentryPane
 from ccplate_tui.ui.themes import load_theme_file
-from tests.ui.overview_fixtures import PaneApp
+from tests.ui.overview_fixtures import SIZES, PaneApp
 
 SIZE = (140, 45)
 DARK = Path(ccplate_tui.ui.__file__).parent / "themes" / "ccplate-dark.toml"
@@ -233,3 +236,11 @@ def test_checking_over_a_stored_result(snap_compare) -> None:
         "@sentry/nextjs (timeout 20 s)",
     )
     assert snap_compare(app, terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_upgrade_and_delivered_at_size(snap_compare, size: str) -> None:
+    """80x24: the cards one above the other, one-line badges; 120x40: side by side, the capture
+    card's title without its question; 200x60: both titles whole."""
+    app = sentry_app(UPGRADE_REPORT, DELIVERED_CAPTURE)
+    assert snap_compare(app, terminal_size=SIZES[size])

@@ -1,4 +1,8 @@
-"""The Checklist tab's dialogs: confirm a command before it runs, and ask for a note or a reason."""
+"""The Checklist tab's dialogs: confirm a command before it runs, and ask for a note or a reason.
+
+Every button names its key (`[y] Run`, `[n] Cancel`), Enter presses the focused button, and each
+dialog has its own footer, so the keys shown are the dialog's and not the dashboard's behind it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from ccplate_tui.ui.screens.keys import key_label
 
 _DIALOG_CSS = """
 {name} {{
@@ -40,12 +46,18 @@ _DIALOG_CSS = """
 
 
 class ConfirmRunScreen(ModalScreen[bool]):
-    """Asks "Run `npm test` in examples/ccplate-app?" with Run / Cancel; True to run."""
+    """Asks "Run `npm test` in examples/ccplate-app?" with `[y] Run` / `[n] Cancel`; True to run.
+
+    Cancel has the focus, so Enter runs the command only once Tab has moved the focus to Run;
+    `y` runs it from anywhere in the dialog, `n` and escape cancel.
+    """
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmRunScreen")
+    AUTO_FOCUS = "#confirm-cancel"
+    """The safe answer has the focus from the first frame: an Enter typed ahead runs nothing."""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "Cancel", tooltip="Do not run it"),
         Binding("y", "answer(True)", "Run", tooltip="Run it now"),
+        Binding("n,escape", "answer(False)", "Cancel", tooltip="Do not run it"),
     ]
 
     def __init__(self, question: str, details: list[str]) -> None:
@@ -60,16 +72,14 @@ class ConfirmRunScreen(ModalScreen[bool]):
             yield Label(Content(self.question), classes="question", id="confirm-question")
             yield Static(Content("\n".join(self.details)), classes="command")
             yield Static(
-                "It runs here, in its own process group, and can be cancelled with c.",
+                "It runs here, in its own process group, and can be cancelled with c. "
+                "Enter presses the focused button (Tab moves between them).",
                 classes="detail",
             )
             with Horizontal(classes="buttons"):
-                yield Button("Run", variant="warning", id="confirm-run")
-                yield Button("Cancel", variant="primary", id="confirm-cancel")
-
-    def on_mount(self) -> None:
-        # The safe answer has the focus: an accidental Enter runs nothing.
-        self.query_one("#confirm-cancel", Button).focus()
+                yield Button(key_label("y", "Run"), variant="warning", id="confirm-run")
+                yield Button(key_label("n", "Cancel"), variant="primary", id="confirm-cancel")
+        yield Footer()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -117,8 +127,11 @@ class TextPromptScreen(ModalScreen[str | None]):
             yield Input(placeholder=self.placeholder, id="prompt-input")
             yield Static("", markup=False, classes="error", id="prompt-error")
             with Horizontal(classes="buttons"):
-                yield Button(self.submit_label, variant="primary", id="prompt-submit")
-                yield Button("Cancel", id="prompt-cancel")
+                yield Button(
+                    key_label("enter", self.submit_label), variant="primary", id="prompt-submit"
+                )
+                yield Button(key_label("esc", "Cancel"), id="prompt-cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#prompt-error").display = False
@@ -172,6 +185,20 @@ def note_prompt(title: str) -> TextPromptScreen:
         required=True,
         submit="Add note",
         missing="a note needs some text",
+    )
+
+
+def revoke_prompt(title: str, what: str) -> TextPromptScreen:
+    """Revoking a step's tick, pass or sign-off: the reason is required and recorded."""
+    return TextPromptScreen(
+        f"Revoke {what} on “{title}”",
+        detail="The step reads as not done again (a revoked sign-off: awaiting one again). "
+        "Nothing is erased: the revoked event, who revoked it and why stay in the state file "
+        "and the report.",
+        placeholder="Reason (required), e.g. ticked the wrong step",
+        required=True,
+        submit="Revoke",
+        missing="a revoke needs a reason",
     )
 
 

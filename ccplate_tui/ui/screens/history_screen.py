@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.rows import StoredRun
@@ -139,6 +139,7 @@ class HistoryScreen(ModalScreen[str | None]):
             box.border_title = "Run history"
             yield Static("reading the history…", id="history-note")
             yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()  # the list's keys, not the dashboard's
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)

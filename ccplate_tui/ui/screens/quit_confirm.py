@@ -8,12 +8,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
+
+from ccplate_tui.ui.screens.keys import key_label
 
 
 class QuitConfirmScreen(ModalScreen[bool]):
     """Yes/No before quitting with a run active; dismisses with True for yes."""
 
+    AUTO_FOCUS = "#quit-no"
+    """The safe answer has the focus from the first frame: an accidental Enter keeps the run."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", tooltip="Stop the run and quit"),
         Binding("n,escape", "answer(False)", "No", tooltip="Keep the run going"),
@@ -27,12 +31,9 @@ class QuitConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Grid(id="quit-dialog"):
             yield Label(self.question, id="quit-question")
-            yield Button("Stop the run and quit", variant="error", id="quit-yes")
-            yield Button("Keep running", variant="primary", id="quit-no")
-
-    def on_mount(self) -> None:
-        # The safe answer has the focus: an accidental Enter keeps the run.
-        self.query_one("#quit-no", Button).focus()
+            yield Button(key_label("y", "Stop the run and quit"), variant="error", id="quit-yes")
+            yield Button(key_label("n", "Keep running"), variant="primary", id="quit-no")
+        yield Footer()  # the dialog's keys, not the dashboard's
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -16,7 +16,7 @@ from textual.content import Content
 
 from ccplate_tui.checklist.command import SYMBOL
 from ccplate_tui.checklist.model import CommandSpec, HttpProbe, Step
-from ccplate_tui.checklist.progress import ChecklistView, PhaseState, StepState
+from ccplate_tui.checklist.progress import ChecklistView, PhaseState, StepState, rehearsal_scale
 from ccplate_tui.checklist.runners.common import seconds
 from ccplate_tui.checklist.runners.http import expectation
 from ccplate_tui.checklist.runners.timer import clock, describe_probe
@@ -38,6 +38,7 @@ STATUS_LOOK: dict[str, tuple[str, str]] = {
     "interrupted": ("INTERRUPTED", f"bold {WARN}"),
     "awaiting_approval": ("needs sign-off", f"bold {WARN}"),
     "changed": ("CHANGED", f"bold {WARN}"),
+    "revoked": ("revoked", f"bold {WARN}"),
 }
 """Each status as a word and a theme colour; the word and the CLI's symbol carry the meaning for
 colour-blind eyes too."""
@@ -83,6 +84,9 @@ def status_text(state: StepState, now: datetime) -> Content:
     left = timer_left(state, now)
     if state.status == "running" and left is not None:
         return Content.styled(f"{clock(left)} left", style)
+    if state.status == "passed" and (scale := rehearsal_scale(state)) is not None:
+        # The column is narrow; the detail panel and `checklist status` say "(rehearsal ×0.01)".
+        return Content.styled(f"passed ×{scale:g}", WARN)
     if state.status == "passed" and state.approved_by:
         return Content.assemble((word, style), (f" ✓ {state.approved_by}", MUTED))
     return Content.styled(word, style)

@@ -7,21 +7,31 @@ from collections.abc import Sequence
 from textual_plotext import PlotextPlot
 
 from ccplate_tui.load.live import HistogramBin
-from ccplate_tui.ui.widgets.latency_plot import theme_rgb
+from ccplate_tui.ui.widgets.latency_plot import legend, theme_rgb
 
 TICK_LABELS = 5
 """Bin labels on the x axis; all 24 would overlap."""
 
 
-def bin_label(upper_ms: float) -> str:
-    """A bin's upper edge, short: `850`, `12`, `1.2`, `1.2k` (ms)."""
+def bin_label(upper_ms: float, extra: int = 0) -> str:
+    """A bin's upper edge, short: `850`, `12`, `1.2`, `1.2k` (ms); `extra` more decimals."""
     if upper_ms >= 10_000:
-        return f"{upper_ms / 1000:.0f}k"
+        return f"{upper_ms / 1000:.{extra}f}k"
     if upper_ms >= 1000:
-        return f"{upper_ms / 1000:.1f}k"
+        return f"{upper_ms / 1000:.{1 + extra}f}k"
     if upper_ms >= 10:
-        return f"{upper_ms:.0f}"
-    return f"{upper_ms:.1f}"
+        return f"{upper_ms:.{extra}f}"
+    return f"{upper_ms:.{1 + extra}f}"
+
+
+def tick_labels(edges: Sequence[float]) -> list[str]:
+    """Labels for `edges`, with as few decimals as keep them distinct (a 1-5 ms run's bins
+    would otherwise all read `1.1`, `1.2`, `1.2`)."""
+    for extra in range(4):
+        labels = [bin_label(edge, extra) for edge in edges]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 class HistogramPlot(PlotextPlot):
@@ -30,7 +40,10 @@ class HistogramPlot(PlotextPlot):
     DEFAULT_CSS = """
     HistogramPlot {
         height: 1fr;
-        min-height: 8;
+        min-height: 6;
+        border-top: solid $border;
+        border-title-color: $text-accent;
+        border-title-align: left;
     }
     """
 
@@ -38,17 +51,23 @@ class HistogramPlot(PlotextPlot):
         super().__init__(id=id)
         self.draws = 0
         self.plotted_points = 0
+        self.x_labels: list[str] = []
+        """The x tick labels of the last draw (bin upper edges, ms)."""
+        self.border_title = legend("Last interval", [("count", "primary")])
 
     def draw(self, bins: Sequence[HistogramBin]) -> None:
         plt = self.plt
         plt.clear_figure()
-        plt.title("Last interval latency (ms)")
+        plt.xlabel("ms (bin upper edge)")
+        self.x_labels = []
         if bins:
             xs = list(range(1, len(bins) + 1))
             plt.bar(xs, [b.count for b in bins], marker="hd", color=theme_rgb(self, "primary"))
             step = max(1, len(bins) // TICK_LABELS)
             ticks = xs[step - 1 :: step]
-            plt.xticks(ticks, [bin_label(bins[t - 1].upper_ms) for t in ticks])
+            self.x_labels = tick_labels([bins[t - 1].upper_ms for t in ticks])
+            plt.xticks(ticks, self.x_labels)
+
         self.plotted_points = len(bins)
         self.draws += 1
         self.refresh()

@@ -1,22 +1,37 @@
-"""Per-request (`name` tag) figures over the run so far: count, error %, p50/p95/p99, and with
-a baseline run the change of p95 against the baseline's same name."""
+"""Per-request (`name` tag) figures over the run so far: p95 first, slowest first.
+
+Rows are sorted by p95, descending, by default (`o` on the Load tab cycles the sort column). A
+row is red when its percentile crosses an `http_req_duration` threshold filtered to its name
+or URL, and yellow when its p95 is well above the whole run's, so a slow endpoint in a mixed
+workload stands out. With a baseline run, a column shows the change of p95 against it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
 
+from ccplate_tui.config.thresholds import ThresholdSpec
 from ccplate_tui.history.overlay import p95_delta
 from ccplate_tui.load.live import RequestRow
 from ccplate_tui.load.units_format import humanize_ms, humanize_rate_percent
 
-COLUMNS = ("name", "count", "errors", "p50", "p95", "p99")
+COLUMNS = ("name", "p95", "p99", "p50", "count", "errors")
 DELTA_COLUMN = "Δ p95"
 """Shown only while a baseline is known."""
 WORSE = 0.10
 """A p95 more than this fraction above the baseline's is marked as worse."""
+SLOW = 1.5
+"""A row whose p95 is more than this times the whole run's p95 is marked as slow."""
+
+SORTS: tuple[str, ...] = ("p95", "p99", "p50", "count", "errors", "name")
+"""The sort columns `o` cycles through; numbers sort descending, the name ascending."""
+
+PERCENTILE_FIELDS = {50.0: "p50", 95.0: "p95", 99.0: "p99"}
+"""The threshold percentiles a RequestRow holds."""
 
 
 def delta_cell(row: RequestRow, baseline: Mapping[str, float]) -> Text:
@@ -32,16 +47,64 @@ def row_cells(row: RequestRow) -> tuple[object, ...]:
     # Numbers right-aligned so the columns compare at a glance.
     return (
         row.name,
-        Text(str(row.count), justify="right"),
-        Text(humanize_rate_percent(row.error_rate), justify="right"),
-        Text(humanize_ms(row.p50), justify="right"),
         Text(humanize_ms(row.p95), justify="right"),
         Text(humanize_ms(row.p99), justify="right"),
+        Text(humanize_ms(row.p50), justify="right"),
+        Text(str(row.count), justify="right"),
+        Text(humanize_rate_percent(row.error_rate), justify="right"),
     )
 
 
+def sort_rows(rows: Sequence[RequestRow], column: str) -> list[RequestRow]:
+    """`rows` by `column`: the name ascending, any number descending (ties by name)."""
+    if column == "name":
+        return sorted(rows, key=lambda r: r.name)
+    field = "error_rate" if column == "errors" else column
+    return sorted(rows, key=lambda r: (-getattr(r, field), r.name))
+
+
+@dataclass(frozen=True)
+class RowLimit:
+    """A latency threshold that applies to one request name: `p(95)<300` on `/api/files`."""
+
+    name: str
+    field: str
+    """The RequestRow percentile it is compared with: p50, p95 or p99."""
+    value: float
+    source: str
+
+
+def row_limits(specs: Sequence[ThresholdSpec]) -> tuple[RowLimit, ...]:
+    """The `http_req_duration` thresholds filtered by a `name` or `url` tag, as row limits
+    (only the percentiles a row holds; `med` is p50)."""
+    limits = []
+    for spec in specs:
+        if spec.metric != "http_req_duration" or spec.expr.operator not in ("<", "<="):
+            continue
+        tags = dict(spec.tags)
+        name = tags.get("name") or tags.get("url")
+        if name is None:
+            continue
+        expr = spec.expr
+        percentile = 50.0 if expr.aggregation == "med" else expr.percentile
+        field = PERCENTILE_FIELDS.get(percentile) if expr.aggregation in ("p", "med") else None
+        if field is not None and not expr.relative:
+            limits.append(RowLimit(name, field, expr.value, expr.source))
+    return tuple(limits)
+
+
+def row_state(row: RequestRow, limits: Sequence[RowLimit], overall_p95: float | None) -> str:
+    """`over` a threshold of its own, `slow` against the whole run's p95, else ``."""
+    for limit in limits:
+        if limit.name == row.name and row.count and getattr(row, limit.field) >= limit.value:
+            return "over"
+    if overall_p95 and row.count and row.p95 > overall_p95 * SLOW:
+        return "slow"
+    return ""
+
+
 class RequestTable(DataTable):
-    """One row per request name; rows update in place while the names stay the same."""
+    """One row per request name, sorted; rows update in place while their order stays the same."""
 
     DEFAULT_CSS = """
     RequestTable {
@@ -53,15 +116,26 @@ class RequestTable(DataTable):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.border_title = "Requests"
+        # No cursor: it would paint over the first row, the one with the most to say.
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, show_cursor=False)
         self._names: tuple[str, ...] = ()
         self.baseline: Mapping[str, float] | None = None
         """p95 ms by request name of the baseline run; None hides the delta column."""
         self._rows: tuple[RequestRow, ...] = ()
+        self.sort = SORTS[0]
+        """The column the rows are sorted by."""
+        self.limits: tuple[RowLimit, ...] = ()
+        """Thresholds on single request names (rows crossing them are red)."""
+        self.overall_p95: float | None = None
+        """The whole run's p95 so far (rows well above it are yellow)."""
+        self._title()
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
+
+    def _title(self) -> None:
+        order = "↑" if self.sort == "name" else "↓"
+        self.border_title = f"Requests · by {self.sort} {order}"
 
     def set_baseline(self, baseline: Mapping[str, float] | None) -> None:
         """Show (or, with None, hide) the delta column against this baseline."""
@@ -73,21 +147,52 @@ class RequestTable(DataTable):
             self._names = ()
         self.show_rows(self._rows)
 
+    def set_limits(self, specs: Sequence[ThresholdSpec]) -> None:
+        """The run's thresholds: those on a single request name mark its row."""
+        self.limits = row_limits(specs)
+
+    def cycle_sort(self) -> str:
+        """Sort by the next column of SORTS; returns it."""
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._title()
+        self.show_rows(self._rows, self.overall_p95)
+        return self.sort
+
     def _cells(self, row: RequestRow) -> tuple[object, ...]:
         cells = row_cells(row)
+        state = row_state(row, self.limits, self.overall_p95)
+        if state:
+            colour = self.app.theme_variables.get(
+                "text-error" if state == "over" else "text-warning", ""
+            )
+            style = f"bold {colour}" if colour.startswith("#") else "bold"
+            cells = tuple(
+                Text(c, style=style) if isinstance(c, str) else _styled(c, style) for c in cells
+            )
         if self.baseline is None:
             return cells
         return (*cells, delta_cell(row, self.baseline))
 
-    def show_rows(self, rows: Sequence[RequestRow]) -> None:
+    def show_rows(self, rows: Sequence[RequestRow], overall_p95: float | None = None) -> None:
+        """The rows of the latest view; `overall_p95`: the whole run's p95 (None: unknown)."""
         self._rows = tuple(rows)
-        names = tuple(row.name for row in rows)
+        self.overall_p95 = overall_p95
+        ordered = sort_rows(rows, self.sort)
+        names = tuple(row.name for row in ordered)
         if names == self._names:
-            for row in rows:
+            for row in ordered:
                 for column, value in zip(self.columns, self._cells(row), strict=True):
                     self.update_cell(row.name, column, value, update_width=True)
             return
         self.clear()
-        for row in rows:
+        for row in ordered:
             self.add_row(*self._cells(row), key=row.name)
         self._names = names
+
+
+def _styled(cell: object, style: str) -> object:
+    if isinstance(cell, Text):
+        copy = cell.copy()
+        copy.stylize(style)
+        return copy
+    return cell

@@ -74,9 +74,11 @@ def status_text(
     specs: Mapping[str, ScenarioSpec],
     owner: str | None = None,
     note: str | None = None,
+    compact: bool = False,
 ) -> Content:
     """The whole status block for one view (or the idle text before any view). `owner`: who
-    runs it when another process does; `note`: a warning to keep in sight (a refused stop)."""
+    runs it when another process does; `note`: a warning to keep in sight (a refused stop);
+    `compact`: fewer, shorter lines for a narrow terminal (the warning's headline only)."""
     about = []
     if owner:
         about.append(Content.from_markup("[dim]owned by[/dim]    $owner", owner=owner))
@@ -85,6 +87,8 @@ def status_text(
     if view is None:
         return Content("\n").join([Content.from_markup("[b]$state[/b]", state=state), *about])
     rate = view.total_error_rate
+    if compact:
+        return Content("\n").join(_compact_lines(view, state, specs, about))
     lines = [
         Content.from_markup(
             "[b]$state[/b]  $elapsed / $planned",
@@ -122,6 +126,54 @@ def status_text(
     return Content("\n").join(lines)
 
 
+def _compact_lines(
+    view: LiveView, state: str, specs: Mapping[str, ScenarioSpec], about: list[Content]
+) -> list[Content]:
+    rate = view.total_error_rate
+    lines = [
+        Content.from_markup(
+            "[b]$state[/b]  $elapsed / $planned",
+            state=state,
+            elapsed=clock(view.elapsed),
+            planned=clock(view.planned),
+        ),
+        progress_bar(view.elapsed, view.planned, width=14),
+        *about,
+    ]
+    for p in view.progress:
+        lines.append(
+            Content.from_markup(
+                "$name $stage · $vus/$max VUs",
+                name=p.name,
+                stage=stage_text(p, specs.get(p.name)),
+                vus=str(p.active_vus),
+                max=str(p.max_vus),
+            )
+        )
+    lines.append(
+        Content.from_markup(
+            "[dim]req[/dim] $rps/s [dim]err[/dim] $eps/s $rate",
+            rps=f"{view.requests_per_s:.1f}",
+            eps=f"{view.errors_per_s:.1f}",
+            rate="" if rate is None else f"({humanize_rate_percent(rate)})",
+        )
+    )
+    health = view.health
+    if health is not None:
+        lines.append(
+            Content.from_markup(
+                "[dim]generator[/dim] CPU $cpu% · lag $lag ms",
+                cpu=f"{health.cpu_percent:.0f}",
+                lag=f"{health.loop_lag_ms:.0f}",
+            )
+        )
+    if view.dropped:
+        lines.append(Content.from_markup("[dim]dropped[/dim] $n iterations", n=str(view.dropped)))
+        if health.warning is not None:
+            lines.append(Content.from_markup("[b $text-warning]⚠ $w[/]", w=health.warning.headline))
+    return lines
+
+
 class RunStatus(Static):
     """Status block of the current (or last) run."""
 
@@ -137,6 +189,8 @@ class RunStatus(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Run"
+        self.compact = False
+        """Fewer, shorter lines (a narrow terminal); takes effect on the next `show`."""
 
     def show(
         self,
@@ -147,7 +201,11 @@ class RunStatus(Static):
         owner: str | None = None,
         note: str | None = None,
     ) -> None:
-        self.update(status_text(view, state=state, specs=specs, owner=owner, note=note))
+        self.update(
+            status_text(
+                view, state=state, specs=specs, owner=owner, note=note, compact=self.compact
+            )
+        )
 
     def show_idle(self, lines: Content) -> None:
         """Before a run: what Start would run."""
