@@ -429,6 +429,14 @@ def ccplate_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "ccplate_tui", *args]
 
 
+def default_signals() -> None:
+    """In the child before exec: the signals under test at their default action, as a user's
+    terminal gives them, even when this suite runs under `nohup` (which ignores SIGHUP, and an
+    ignored signal stays ignored across exec)."""
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 @dataclass
 class CliOwner:
     """A `ccplate-tui ...` process with its stdout and stderr in files."""
@@ -449,6 +457,7 @@ class CliOwner:
                 stderr=err,
                 env=owner_env(marker),
                 start_new_session=True,  # away from pytest's terminal: only our signal reaches it
+                preexec_fn=default_signals,
             )
         return cls(process, out_path, err_path)
 
@@ -527,6 +536,7 @@ class PtyJob:
             stderr=slave,
             cwd=folder,
             env=env,
+            preexec_fn=default_signals,
         )
         os.close(slave)
         self.master = master
