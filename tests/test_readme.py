@@ -144,6 +144,7 @@ def script(blocks: list[Block], port: int) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the whole README, load runs included: minutes, not the usual 120 s
 def test_the_readme_runs_verbatim(tmp_path: Path) -> None:
     blocks = [b for b in readme_blocks(README.read_text("utf-8")) if not b.skip]
     assert len(blocks) >= 8, "the README's shell blocks were not found"
