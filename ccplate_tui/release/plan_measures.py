@@ -16,6 +16,7 @@ from ccplate_tui.checklist.progress import build_view
 from ccplate_tui.checklist.state import ChecklistStore, StateError
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.store import HistoryStore
+from ccplate_tui.load.probe_tally import truncated_percent
 from ccplate_tui.load.run_records import RunRecord
 from ccplate_tui.load.units_format import go_duration
 from ccplate_tui.release.evidence import Evidence
@@ -178,7 +179,9 @@ def _error_capture(
         best = max(counted, key=lambda c: c.counted_at)
         ratio = best.ratio if best.ratio is not None else 0.0
         arrived = min(best.events or 0, best.errors)
-        value = f"{arrived:,d} of {best.errors:,d} errors ({int(ratio * 10000) / 100:.2f}%)"
+        value = (
+            f"{arrived:,d} of {best.errors:,d} errors ({truncated_percent(arrived, best.errors)})"
+        )
         return Measurement(ratio, _capture_evidence(best), count=best.errors, detail=value), None
     failed = [c for c in candidates if c.events is None]
     if failed:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ccplate_tui.load.probe_tally import truncated_percent
 from ccplate_tui.sentry.dsn import DsnError, mask_dsns, parse_dsn
 from ccplate_tui.sentry.event_lookup import api_base_for
 from ccplate_tui.sentry.settings import SentrySettings
@@ -96,10 +97,10 @@ class CaptureCount:
             return f"{self.errors:,d} server errors, events not counted: {self.problem}"
         if self.errors <= 0:
             return f"no server errors to count ({self.events:,d} events in the window)"
-        ratio = self.ratio or 0.0
+        arrived = min(self.events, self.errors)
         text = (
-            f"{min(self.events, self.errors):,d} of {self.errors:,d} errors reached Sentry "
-            f"({int(ratio * 10000) / 100:.2f}%"
+            f"{arrived:,d} of {self.errors:,d} errors reached Sentry "
+            f"({truncated_percent(arrived, self.errors)}"
         )
         if self.lost:
             text += f", {self.lost:,d} lost"
