@@ -6,6 +6,7 @@ from ccplate_tui.config.loader import parse_config
 from ccplate_tui.load.engine import LoadRun, resolve_plan
 from ccplate_tui.load.live import LiveView, build_live_view, latency_histogram, latency_stats
 from ccplate_tui.load.metrics import Trend
+from ccplate_tui.load.results import RunResult
 from tests.http_fixtures import fixture_server
 
 
@@ -22,33 +23,36 @@ def test_histogram_bins_hold_every_sample_in_order() -> None:
     assert stats.count == 100 and stats.p50 == 1.0 and 99.0 <= stats.p99 <= 100.1
 
 
-def test_live_views_from_a_real_run() -> None:
+def live_views_of(scenarios_toml: str) -> tuple[list[LiveView], RunResult]:
+    """Run `scenarios_toml` (its scenario tables) against a local fixture server; every
+    interval's LiveView and the result."""
     views: list[LiveView] = []
     with fixture_server() as server:
-        config = parse_config(
-            f"""
-[target]
-base_url = "{server.url}"
-[options]
-interval = "250ms"
+        text = f'[target]\nbase_url = "{server.url}"\n[options]\ninterval = "250ms"\n'
+        config = parse_config(text + scenarios_toml, "live.toml")
+        plan = resolve_plan(config, [])
+        run = LoadRun(config, plan, workers=1)
+        run.observers.append(lambda update: views.append(build_live_view(update, plan.scenarios)))
+        result = run.run()
+    return views, result
+
+
+def test_live_views_from_a_real_run() -> None:
+    views, result = live_views_of(
+        """
 [scenarios.mix]
 executor = "constant-vus"
 vus = 3
 duration = "1500ms"
-thresholds = {{ http_req_failed = ["rate<0.01"] }}
+thresholds = { http_req_failed = ["rate<0.01"] }
 [[scenarios.mix.requests]]
 name = "fast"
 path = "/ok"
 [[scenarios.mix.requests]]
 name = "broken"
 path = "/status/500"
-""",
-            "live.toml",
-        )
-        plan = resolve_plan(config, [])
-        run = LoadRun(config, plan, workers=1)
-        run.observers.append(lambda update: views.append(build_live_view(update, plan.scenarios)))
-        result = run.run()
+"""
+    )
     assert len(views) >= 5
     last = views[-1]
     assert last.planned == 1.5
@@ -62,3 +66,33 @@ path = "/status/500"
     assert any(v.requests_per_s > 0 and v.errors_per_s > 0 for v in busy)
     assert last.thresholds and last.thresholds[0].ok is False
     assert views[-1].progress[0].name == "mix"
+
+
+def test_the_same_request_name_in_two_scenarios_gives_two_rows() -> None:
+    """Rows are per (scenario, method, name): a POST `fast` in one scenario and a GET `fast`
+    in another are told apart, with their own counts."""
+    views, _result = live_views_of(
+        """
+[scenarios.reads]
+executor = "shared-iterations"
+vus = 1
+iterations = 6
+[[scenarios.reads.requests]]
+name = "fast"
+path = "/ok"
+[scenarios.writes]
+executor = "shared-iterations"
+vus = 1
+iterations = 4
+[[scenarios.writes.requests]]
+name = "fast"
+method = "POST"
+path = "/ok"
+body = "{}"
+"""
+    )
+    rows = {(row.scenario, row.method, row.name): row for row in views[-1].requests}
+    assert set(rows) == {("reads", "GET", "fast"), ("writes", "POST", "fast")}
+    assert rows["reads", "GET", "fast"].count == 6
+    assert rows["writes", "POST", "fast"].count == 4
+    assert len({row.key for row in views[-1].requests}) == 2

@@ -42,7 +42,8 @@ class HistogramBin:
 
 @dataclass(frozen=True)
 class RequestRow:
-    """One `name` tag's figures over the whole run so far."""
+    """One request's figures over the whole run so far: a `name` tag within one scenario and
+    HTTP method, so the same name in two scenarios gives two rows."""
 
     name: str
     count: int
@@ -50,6 +51,13 @@ class RequestRow:
     p50: float
     p95: float
     p99: float
+    scenario: str = ""
+    method: str = ""
+
+    @property
+    def key(self) -> str:
+        """Unique among one run's rows."""
+        return f"{self.scenario}\x1f{self.method}\x1f{self.name}"
 
 
 @dataclass(frozen=True)
@@ -118,17 +126,34 @@ def _count(metrics: MetricSet, metric: str) -> int:
     return int(sink.value) if isinstance(sink, Counter) else 0
 
 
+_ROW_TAGS = ("scenario", "method", "name")
+
+
 def request_rows(totals: MetricSet) -> tuple[RequestRow, ...]:
+    """One row per (scenario, method, name) that sent a request."""
     rows = []
-    for name in totals.tag_values("http_reqs", "name"):
-        wanted = (("name", name),)
+    for scenario, method, name in totals.tag_groups("http_reqs", _ROW_TAGS):
+        if not name:
+            continue
+        wanted = tuple(
+            (key, value)
+            for key, value in zip(_ROW_TAGS, (scenario, method, name), strict=True)
+            if value
+        )
         trend = totals.select("http_req_duration", wanted)
         failed = totals.select("http_req_failed", wanted)
         stats = latency_stats(trend if isinstance(trend, Trend) else None)
         rate = failed.rate if isinstance(failed, Rate) else None
         rows.append(
             RequestRow(
-                name, _count_tagged(totals, wanted), rate or 0.0, stats.p50, stats.p95, stats.p99
+                name,
+                _count_tagged(totals, wanted),
+                rate or 0.0,
+                stats.p50,
+                stats.p95,
+                stats.p99,
+                scenario=scenario,
+                method=method,
             )
         )
     return tuple(rows)

@@ -438,3 +438,13 @@ class MetricSet:
         """Distinct values of one tag across a metric's series, e.g. every request `name`."""
         found = {dict(tags).get(key) for name, tags in self.series if name == metric}
         return sorted(v for v in found if v is not None)
+
+    def tag_groups(self, metric: str, keys: Sequence[str]) -> list[tuple[str, ...]]:
+        """Distinct combinations of several tags across a metric's series, sorted; a series
+        without one of the tags has "" in its place."""
+        found = {
+            tuple(dict(tags).get(key, "") for key in keys)
+            for name, tags in self.series
+            if name == metric
+        }
+        return sorted(found)

@@ -209,6 +209,13 @@ async def test_a_threshold_that_flips_says_why() -> None:
         await pilot.pause()
         assert str(table.get_row_at(1)[3]) == f"judged on the whole run (failed 1s–{at}s)"
         assert str(table.get_row_at(0)[3]) == "judged on the whole run"
+        # Narrowed to 80 columns: the short forms, the whole text of each still shown.
+        await pilot.resize_terminal(*SIZES["small"])
+        await pilot.pause()
+        assert table.compact
+        assert str(table.get_row_at(1)[3]) == f"failed 1s–{at}s"
+        assert str(table.get_row_at(0)[3]) == "whole run"
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.size.width
 
 
 def test_the_timeline_of_a_run_followed_from_its_middle() -> None:
@@ -219,6 +226,10 @@ def test_the_timeline_of_a_run_followed_from_its_middle() -> None:
     timeline.observe(late.thresholds, late.elapsed)
     assert timeline.live_text(late.thresholds[1]) == "passing again (failed from 1s)"
     assert timeline.live_text(late.thresholds[2]) == "failing since 1s"
+    # Beside the light on a narrow terminal: the short forms.
+    assert timeline.live_text(late.thresholds[1], compact=True) == "again"
+    assert timeline.live_text(late.thresholds[2], compact=True) == "since 1s"
+    assert timeline.live_text(late.thresholds[0], compact=True) == "never failed"
     # A replay rebuilds the same texts from the views up to its index.
     timeline.reset((v.elapsed, v.thresholds) for v in rec.views[:MID_RUN])
     assert timeline.live_text(rec.views[MID_RUN - 1].thresholds[1]).startswith("passing again")
@@ -227,8 +238,15 @@ def test_the_timeline_of_a_run_followed_from_its_middle() -> None:
 # -- the request table ------------------------------------------------------------------------
 
 
-def _row(name: str, p95: float, count: int = 10, errors: float = 0.0) -> RequestRow:
-    return RequestRow(name, count, errors, p95 / 2, p95, p95 * 1.2)
+def _row(
+    name: str,
+    p95: float,
+    count: int = 10,
+    errors: float = 0.0,
+    scenario: str = "",
+    method: str = "",
+) -> RequestRow:
+    return RequestRow(name, count, errors, p95 / 2, p95, p95 * 1.2, scenario, method)
 
 
 def test_rows_sort_and_the_slow_or_over_limit_ones_stand_out() -> None:
@@ -281,3 +299,34 @@ async def test_the_dashboard_itself_at_80x24(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.query_one(ScenarioList).region.area
         assert isinstance(app.focused, ListView)
+
+
+async def test_rows_of_two_scenarios_show_where_they_come_from() -> None:
+    """One scenario: no scenario or method column. Two: both columns, and the same name in
+    each scenario is two rows; back to one scenario, the columns go again."""
+    app = DashboardShellApp(record_fast_run().config)
+    async with app.run_test(size=SIZES["medium"]) as pilot:
+        table = app.query_one(RequestTable)
+        one = [_row("files", 4.0, scenario="api_fast", method="POST")]
+        table.show_rows(one)
+        await pilot.pause()
+        assert [str(c.label) for c in table.columns.values()][:2] == ["name", "p95"]
+        two = [
+            *one,
+            _row("files", 9.0, 3, scenario="uploads", method="PUT"),
+            _row("items", 2.0, scenario="api_fast", method="GET"),
+        ]
+        table.show_rows(two)
+        await pilot.pause()
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels[:3] == ["scenario", "method", "name"]
+        assert table.row_count == 3
+        cells = [tuple(str(c) for c in table.get_row_at(i)[:4]) for i in range(3)]
+        assert cells == [
+            ("uploads", "PUT", "files", "9ms"),
+            ("api_fast", "POST", "files", "4ms"),
+            ("api_fast", "GET", "items", "2ms"),
+        ]
+        table.show_rows(one)
+        await pilot.pause()
+        assert next(str(c.label) for c in table.columns.values()) == "name"

@@ -11,7 +11,9 @@ from __future__ import annotations
 from textual import events
 from textual.widget import Widget
 
+from ccplate_tui.ui.widgets.request_table import RequestTable
 from ccplate_tui.ui.widgets.run_status import RunStatus
+from ccplate_tui.ui.widgets.threshold_table import ThresholdTable
 
 NARROW = 110
 """Pane columns below which the side column thins and the scenario list goes behind `p`."""
@@ -93,6 +95,10 @@ LOAD_PANE_CSS = """
     LoadPane.-narrow ThresholdTable, LoadPane.-narrow RequestTable {
         overflow-x: hidden;
     }
+    /* Narrow: the summary's key hint would be cut; the keys are in the footer. */
+    LoadPane.-narrow SummaryPanel HorizontalGroup Label {
+        display: none;
+    }
     """
 
 
@@ -140,6 +146,8 @@ class SizeLayout(Widget):
         if not self.is_mounted:
             return
         self.query_one(RunStatus).compact = self.narrow
+        self.query_one(RequestTable).set_compact(self.narrow)
+        self.query_one(ThresholdTable).set_compact(self.narrow)
         self._refresh_status()
         focused = self.screen.focused if self.is_attached else None
         in_pane = focused is not None and self in focused.ancestors_with_self

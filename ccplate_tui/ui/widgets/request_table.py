@@ -3,7 +3,8 @@
 Rows are sorted by p95, descending, by default (`o` on the Load tab cycles the sort column). A
 row is red when its percentile crosses an `http_req_duration` threshold filtered to its name
 or URL, and yellow when its p95 is well above the whole run's, so a slow endpoint in a mixed
-workload stands out. With a baseline run, a column shows the change of p95 against it.
+workload stands out. With a baseline run, a column shows the change of p95 against it. When
+more than one scenario sends requests, scenario and method columns tell the rows apart.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from ccplate_tui.load.live import RequestRow
 from ccplate_tui.load.units_format import humanize_ms, humanize_rate_percent
 
 COLUMNS = ("name", "p95", "p99", "p50", "count", "errors")
+ORIGIN_COLUMNS = ("scenario", "method")
+"""Shown only when the rows come from more than one scenario."""
+COMPACT_COLUMNS = ("name", "p95", "p99", "errors")
+"""On a narrow terminal: the method goes in front of the name, p50 and the count go."""
 DELTA_COLUMN = "Δ p95"
 """Shown only while a baseline is known."""
 WORSE = 0.10
@@ -43,24 +48,39 @@ def delta_cell(row: RequestRow, baseline: Mapping[str, float]) -> Text:
     return Text(f"{delta * 100:+.0f}%", justify="right", style=style)
 
 
-def row_cells(row: RequestRow) -> tuple[object, ...]:
+def table_columns(origin: bool, compact: bool) -> tuple[str, ...]:
+    """The column labels for these display choices (the delta column aside)."""
+    if compact:
+        return (*(ORIGIN_COLUMNS[:1] if origin else ()), *COMPACT_COLUMNS)
+    return (*(ORIGIN_COLUMNS if origin else ()), *COLUMNS)
+
+
+def row_cells(row: RequestRow, origin: bool = False, compact: bool = False) -> tuple[object, ...]:
+    """The row's cells under `table_columns(origin, compact)`."""
     # Numbers right-aligned so the columns compare at a glance.
+    p95 = Text(humanize_ms(row.p95), justify="right")
+    p99 = Text(humanize_ms(row.p99), justify="right")
+    errors = Text(humanize_rate_percent(row.error_rate), justify="right")
+    if compact:
+        name = f"{row.method} {row.name}" if origin and row.method else row.name
+        return (*((row.scenario,) if origin else ()), name, p95, p99, errors)
     return (
+        *((row.scenario, row.method) if origin else ()),
         row.name,
-        Text(humanize_ms(row.p95), justify="right"),
-        Text(humanize_ms(row.p99), justify="right"),
+        p95,
+        p99,
         Text(humanize_ms(row.p50), justify="right"),
         Text(str(row.count), justify="right"),
-        Text(humanize_rate_percent(row.error_rate), justify="right"),
+        errors,
     )
 
 
 def sort_rows(rows: Sequence[RequestRow], column: str) -> list[RequestRow]:
     """`rows` by `column`: the name ascending, any number descending (ties by name)."""
     if column == "name":
-        return sorted(rows, key=lambda r: r.name)
+        return sorted(rows, key=lambda r: (r.name, r.scenario, r.method))
     field = "error_rate" if column == "errors" else column
-    return sorted(rows, key=lambda r: (-getattr(r, field), r.name))
+    return sorted(rows, key=lambda r: (-getattr(r, field), r.name, r.scenario, r.method))
 
 
 @dataclass(frozen=True)
@@ -118,7 +138,11 @@ class RequestTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         # No cursor: it would paint over the first row, the one with the most to say.
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, show_cursor=False)
-        self._names: tuple[str, ...] = ()
+        self._keys: tuple[str, ...] = ()
+        self.origin = False
+        """Whether the scenario and method columns are shown."""
+        self.compact = False
+        """Whether only the columns a narrow terminal has room for are shown."""
         self.baseline: Mapping[str, float] | None = None
         """p95 ms by request name of the baseline run; None hides the delta column."""
         self._rows: tuple[RequestRow, ...] = ()
@@ -131,21 +155,35 @@ class RequestTable(DataTable):
         self._title()
 
     def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        self.add_columns(*table_columns(self.origin, self.compact))
 
     def _title(self) -> None:
         order = "↑" if self.sort == "name" else "↓"
         self.border_title = f"Requests · by {self.sort} {order}"
+
+    def _set_columns(self) -> None:
+        self.clear(columns=True)
+        self.add_columns(
+            *table_columns(self.origin, self.compact),
+            *((DELTA_COLUMN,) if self.baseline is not None else ()),
+        )
+        self._keys = ()
 
     def set_baseline(self, baseline: Mapping[str, float] | None) -> None:
         """Show (or, with None, hide) the delta column against this baseline."""
         had = self.baseline is not None
         self.baseline = dict(baseline) if baseline is not None else None
         if had != (baseline is not None):
-            self.clear(columns=True)
-            self.add_columns(*COLUMNS, *((DELTA_COLUMN,) if baseline is not None else ()))
-            self._names = ()
-        self.show_rows(self._rows)
+            self._set_columns()
+        self.show_rows(self._rows, self.overall_p95)
+
+    def set_compact(self, compact: bool) -> None:
+        """Show only the columns a narrow terminal has room for (or, with False, all)."""
+        if compact != self.compact:
+            self.compact = compact
+            if self.is_mounted:
+                self._set_columns()
+                self.show_rows(self._rows, self.overall_p95)
 
     def set_limits(self, specs: Sequence[ThresholdSpec]) -> None:
         """The run's thresholds: those on a single request name mark its row."""
@@ -159,7 +197,7 @@ class RequestTable(DataTable):
         return self.sort
 
     def _cells(self, row: RequestRow) -> tuple[object, ...]:
-        cells = row_cells(row)
+        cells = row_cells(row, self.origin, self.compact)
         state = row_state(row, self.limits, self.overall_p95)
         if state:
             colour = self.app.theme_variables.get(
@@ -177,17 +215,21 @@ class RequestTable(DataTable):
         """The rows of the latest view; `overall_p95`: the whole run's p95 (None: unknown)."""
         self._rows = tuple(rows)
         self.overall_p95 = overall_p95
+        origin = len({row.scenario for row in rows}) > 1
+        if origin != self.origin:
+            self.origin = origin
+            self._set_columns()
         ordered = sort_rows(rows, self.sort)
-        names = tuple(row.name for row in ordered)
-        if names == self._names:
+        keys = tuple(row.key for row in ordered)
+        if keys == self._keys:
             for row in ordered:
                 for column, value in zip(self.columns, self._cells(row), strict=True):
-                    self.update_cell(row.name, column, value, update_width=True)
+                    self.update_cell(row.key, column, value, update_width=True)
             return
         self.clear()
         for row in ordered:
-            self.add_row(*self._cells(row), key=row.name)
-        self._names = names
+            self.add_row(*self._cells(row), key=row.key)
+        self._keys = keys
 
 
 def _styled(cell: object, style: str) -> object:

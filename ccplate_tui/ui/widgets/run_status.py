@@ -141,11 +141,13 @@ def _compact_lines(
         *about,
     ]
     for p in view.progress:
+        # One line in the thin column: a running scenario without stages says only its VUs.
+        stage = stage_text(p, specs.get(p.name))
         lines.append(
             Content.from_markup(
-                "$name $stage · $vus/$max VUs",
+                "$name $stage$vus/$max VUs",
                 name=p.name,
-                stage=stage_text(p, specs.get(p.name)),
+                stage="" if stage == "running" else f"{stage} · ",
                 vus=str(p.active_vus),
                 max=str(p.max_vus),
             )
@@ -169,7 +171,7 @@ def _compact_lines(
         )
     if view.dropped:
         lines.append(Content.from_markup("[dim]dropped[/dim] $n iterations", n=str(view.dropped)))
-        if health.warning is not None:
+        if health is not None and health.warning is not None:
             lines.append(Content.from_markup("[b $text-warning]⚠ $w[/]", w=health.warning.headline))
     return lines
 

@@ -67,8 +67,8 @@ def threshold_label(spec: ThresholdSpec, shared: tuple[str, str] | None) -> str:
     return f"{metric} {expression(spec)}"
 
 
-Explain = Callable[[ThresholdResult], str]
-"""The text of the `since` column for a result (see ThresholdTimeline)."""
+Explain = Callable[[ThresholdResult, bool], str]
+"""The text of the `since` column for a result, compact or not (see ThresholdTimeline)."""
 
 
 class ThresholdTable(DataTable):
@@ -93,6 +93,8 @@ class ThresholdTable(DataTable):
         self._shown: Sequence[ThresholdResult] | Sequence[ThresholdSpec] = ()
         self._explain: Explain | None = None
         self._shared: tuple[str, str] | None = None
+        self.compact = False
+        """A narrow terminal: the `since` texts in their short form."""
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
@@ -106,7 +108,7 @@ class ThresholdTable(DataTable):
     def _row(self, result: ThresholdResult) -> tuple[object, ...]:
         label, variable = LIGHTS[result.ok]
         if self._explain is not None:
-            since = self._explain(result)
+            since = self._explain(result, self.compact)
         else:
             first = result.first_failed_at
             since = "-" if first is None else f"failed at {go_duration(round(first, 1))}"
@@ -156,7 +158,17 @@ class ThresholdTable(DataTable):
         keys = tuple(f"planned:{i}:{s.key}:{s.expr.source}" for i, s in enumerate(specs))
         self._fill(keys, [self._planned_row(s) for s in specs])
 
+    def set_compact(self, compact: bool) -> None:
+        """Short `since` texts (or, with False, the full ones)."""
+        if compact != self.compact:
+            self.compact = compact
+            if self.is_mounted:
+                self._rebuild()
+
     def _rebuild(self) -> None:
+        # Columns too: their widths only ever grow while rows are updated in place.
+        self.clear(columns=True)
+        self.add_columns(*COLUMNS)
         self._keys = ()
         shown = self._shown
         if shown and isinstance(shown[0], ThresholdResult):

@@ -95,28 +95,34 @@ class ThresholdTimeline:
     def track(self, result: ThresholdResult) -> Track | None:
         return self._tracks.get(result_key(result))
 
-    def live_text(self, result: ThresholdResult) -> str:
+    def live_text(self, result: ThresholdResult, compact: bool = False) -> str:
         """What the light means now: `failing since 5s`, `passing again since 41s (failed
-        5s–41s)`, `never failed`, `no data yet`."""
+        5s–41s)`, `never failed`, `no data yet`; `compact` (a narrow terminal, beside the
+        light): `since 5s`, `again since 41s`."""
         track = self.track(result)
         if track is None:
             return "-"
+        since = "" if track.since is None else f"since {seconds(track.since)}"
         earlier = [s for s in track.spells if s[1] is not None]
         if result.ok is False:
-            since = "" if track.since is None else f" since {seconds(track.since)}"
             past = Track(False, None, earlier).spell_text()
-            return f"failing{since}" + (f" (also failed {past})" if past else "")
+            if compact:
+                return since or "failing"
+            return f"failing {since}".rstrip() + (f" (also failed {past})" if past else "")
         if result.ok is None:
-            since = "" if track.since is None else f" since {seconds(track.since)}"
-            return f"no data{since}" if since else "no data yet"
+            if compact:
+                return since or "-"
+            return f"no data {since}" if since else "no data yet"
         if not track.spells:
             return "never failed"
-        since = "" if track.since is None else f" since {seconds(track.since)}"
-        return f"passing again{since} (failed {track.spell_text()})"
+        if compact:
+            return f"again {since}".rstrip()
+        return f"passing again {since}".rstrip() + f" (failed {track.spell_text()})"
 
-    def final_text(self, result: ThresholdResult) -> str:
+    def final_text(self, result: ThresholdResult, compact: bool = False) -> str:
         """At the end: the verdict is on the whole run; say when it failed along the way
-        (`judged on the whole run (failed 5s–41s)`, `... (failing since 25s)`)."""
+        (`judged on the whole run (failed 5s–41s)`, `... (failing since 25s)`; `compact`: only
+        what is in the brackets, or `whole run`)."""
         track = self.track(result)
         spells = list(track.spells) if track is not None else []
         if not spells and result.first_failed_at is not None:
@@ -127,4 +133,6 @@ class ThresholdTimeline:
             parts.append("failed " + Track(False, None, closed).spell_text())
         if spells and spells[-1][1] is None:
             parts.append(f"failing since {seconds(spells[-1][0])}")
+        if compact:
+            return "; ".join(parts) or "whole run"
         return "judged on the whole run" + (f" ({'; '.join(parts)})" if parts else "")
