@@ -27,12 +27,21 @@ T0 = 1_764_150_000.0
 
 ROWS = [
     HistoryRow("r12", T0 + 7200, ("auth_burst",), "finished", 297.4, True, 240),
-    HistoryRow("r11", T0 + 3600, ("mixed",), "interrupted", 1812.0, False, 95),
+    HistoryRow(
+        "r11",
+        T0 + 3600,
+        ("mixed_workload",),
+        "interrupted",
+        1812.0,
+        False,
+        95,
+        ran=("mixed_reads", "mixed_writes", "mixed_ai"),
+    ),
     HistoryRow("r10", T0 + 1800, ("auth_burst",), "aborted", 950.2, False, 12),
     HistoryRow("r9", T0, ("quick",), "finished", None, None, 0),
 ]
-"""Newest first, as the store lists them: the shipped scenarios, each status a run can end
-with, and an imported run (no p95, no thresholds)."""
+"""Newest first, as the store lists them: the shipped scenarios and a suite, each status a run
+can end with, and an imported run (no p95, no thresholds)."""
 
 
 class FixedHistoryScreen(HistoryScreen):

@@ -25,7 +25,10 @@ async def test_every_column_of_every_run_is_on_screen(size: str) -> None:
         for row in ROWS:
             line = next(line for line in lines if f" {row.run_id} " in line)
             assert " ".join(row.names) in line and row.status in line
-        assert any("thresholds ok" in line for line in lines)
+            if row.ran:  # a suite: its name and how many scenarios ran, not each of them
+                count = f"+{len(row.ran)}" if size == "80x24" else f"({len(row.ran)} scenarios)"
+                assert count in line and row.ran[0] not in line
+        assert any("thresholds" in line for line in lines)
 
 
 @pytest.mark.usefixtures("utc")
@@ -36,3 +39,17 @@ async def test_at_80x24_the_list_takes_the_whole_screen() -> None:
         box = app.screen.query_one("#history-box")
         assert box.outer_size.width == app.screen.size.width
         assert box.outer_size.height >= app.screen.size.height - 1  # a footer may sit below
+
+
+@pytest.mark.usefixtures("utc")
+async def test_a_resize_switches_the_rows_form_and_keeps_the_cursor() -> None:
+    app = HistoryApp()
+    async with app.run_test(size=SIZES["120x40"]) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        await pilot.press("down")
+        assert "(3 scenarios)" in str(table.get_row_at(1)[2])
+        await pilot.resize_terminal(*SIZES["80x24"])
+        await pilot.pause()
+        assert str(table.get_row_at(1)[2]).endswith(" +3") and table.cursor_row == 1
+        assert table.virtual_size.width <= table.scrollable_content_region.width

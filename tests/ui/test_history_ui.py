@@ -71,7 +71,8 @@ async def test_dashboard_runs_are_recorded_with_baseline_and_replayable(
         table = app.query_one(RequestTable)
         labels = [str(c.label) for c in table.columns.values()]
         assert labels[-1] == DELTA_COLUMN
-        delta = str(table.get_cell("health", list(table.columns)[-1]))
+        health = next(row for row in pane.latest.requests if row.name == "health")
+        delta = str(table.get_cell(health.key, list(table.columns)[-1]))
         assert delta.endswith("%")
         with open_history(app.state_dir) as store:
             second = store.runs()[0]

@@ -29,6 +29,9 @@ from ccplate_tui.load.units_format import humanize_ms
 LIMIT = 200
 """Runs listed (newest first)."""
 COLUMNS = ("id", "when", "scenarios", "status", "p95", "thresholds ok")
+NARROW_COLUMNS = ("id", "when", "scenarios", "status", "p95", "thresholds")
+NARROW = 100
+"""Screen columns below which the rows take their short form (every column still fits at 80)."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,15 @@ class HistoryRow:
     run_id: str
     started_at: float
     names: tuple[str, ...]
+    """The scenarios or suites asked for."""
     status: str
     p95_ms: float | None
     """None for a run without recorded request durations (or an imported record)."""
     thresholds_ok: bool | None
     """True when all held, False when one failed or had no data, None without thresholds."""
     intervals: int
+    ran: tuple[str, ...] = ()
+    """The scenarios that ran, when they differ from `names` (a suite's members)."""
 
 
 def thresholds_ok(run: StoredRun) -> bool | None:
@@ -70,22 +76,34 @@ def history_rows(state_dir: Path, limit: int = LIMIT) -> list[HistoryRow]:
             HistoryRow(
                 run.id,
                 run.started_at,
-                run.all_names,
+                run.names or run.scenarios,
                 run.status,
                 run_p95(store, run),
                 thresholds_ok(run),
                 run.interval_count,
+                run.scenarios if set(run.scenarios) - set(run.names) else (),
             )
             for run in store.runs(limit)
         ]
 
 
-def row_cells(row: HistoryRow) -> tuple[object, ...]:
+def names_cell(row: HistoryRow, narrow: bool = False) -> Text:
+    """What was asked for: `mixed_workload (3 scenarios)` for a suite (narrow: `+3`), so a row
+    stays on screen."""
+    text = Text(", ".join(row.names))
+    if row.ran:
+        text.append(f" +{len(row.ran)}" if narrow else f" ({len(row.ran)} scenarios)", style="dim")
+    return text
+
+
+def row_cells(row: HistoryRow, narrow: bool = False) -> tuple[object, ...]:
+    """The row's cells; `narrow`: the date without its year and seconds, a suite's count short."""
     ok = {True: Text("yes", style="green"), False: Text("no", style="bold red")}
+    when = time.localtime(row.started_at)
     return (
         row.run_id,
-        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.started_at)),
-        ", ".join(row.names),
+        time.strftime("%m-%d %H:%M" if narrow else "%Y-%m-%d %H:%M:%S", when),
+        names_cell(row, narrow),
         row.status,
         Text(humanize_ms(row.p95_ms) if row.p95_ms is not None else "-", justify="right"),
         ok.get(row.thresholds_ok, Text("-", style="dim")),  # type: ignore[arg-type]
@@ -133,6 +151,8 @@ class HistoryScreen(ModalScreen[str | None]):
         self.rows: list[HistoryRow] | None = None
         """The listed runs once read; None while reading."""
         self.error: str | None = None
+        self.narrow = False
+        """Whether the rows are in their short form (a screen under NARROW columns)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box") as box:
@@ -142,9 +162,27 @@ class HistoryScreen(ModalScreen[str | None]):
         yield Footer()  # the list's keys, not the dashboard's
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.narrow = self.app.size.width < NARROW
         self.query_one(DataTable).focus()
+        self._fill()
         self._load()
+
+    def on_resize(self) -> None:
+        narrow = self.app.size.width < NARROW
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self._fill()
+
+    def _fill(self) -> None:
+        """The table's columns and the rows read so far, in the form for this width."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns(*(NARROW_COLUMNS if self.narrow else COLUMNS))
+        for row in self.rows or ():
+            table.add_row(*row_cells(row, self.narrow), key=row.run_id)
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
 
     @work(thread=True, exclusive=True, group="history-list", exit_on_error=False)
     def _load(self) -> None:
@@ -171,10 +209,7 @@ class HistoryScreen(ModalScreen[str | None]):
                 "enter opens a run on the Load tab ([ ] or left/right step, home/end "
                 "jump, escape leaves the replay)"
             )
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in message.rows:
-            table.add_row(*row_cells(row), key=row.run_id)
+        self._fill()
 
     @on(DataTable.RowSelected)
     def _chosen(self, event: DataTable.RowSelected) -> None:
