@@ -5,6 +5,7 @@ the summary. Every wait is a poll with a deadline, never a bet on the machine's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from ccplate_tui.load.probe_tally import (
     truncated_percent,
 )
 from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.side_loop import SideLoop
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.loopback import RemoteTargetRefused
@@ -333,3 +335,26 @@ def test_the_summary_shows_availability_with_its_window_and_count() -> None:
         "HTTP 503": 3,
         "no answer within 2s": 1,
     }
+
+
+def test_a_side_loop_stops_even_when_a_cancellation_is_swallowed() -> None:
+    """Python 3.11's `asyncio.wait_for` can swallow a cancellation that lands as its inner
+    await completes; a probe loop must still end on `stop`, or it probes on after its run
+    (and, in one process, eats another run's answers)."""
+    side = SideLoop("test-side")
+    turns = 0
+
+    async def main() -> None:
+        nonlocal turns
+        while not side.stopping.is_set():
+            turns += 1
+            # What the 3.11 race looks like from the loop's side: the cancellation is lost.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.01)
+
+    side.start(main)
+    deadline = time.monotonic() + 30
+    while turns < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    side.stop(5.0)
+    assert not side.running and turns >= 3

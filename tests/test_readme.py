@@ -143,6 +143,7 @@ def script(blocks: list[Block], port: int) -> str:
     return "\n".join(out) + "\n"
 
 
+@pytest.mark.exclusive  # the walk shows thresholds and a database CPU crossed or held
 @pytest.mark.slow
 @pytest.mark.timeout(1200)  # the whole README, load runs included: minutes, not the usual 120 s
 def test_the_readme_runs_verbatim(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ def _run(config: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.exclusive  # the shipped latency thresholds must hold
 @pytest.mark.parametrize(
     "scenario", ["auth_burst", "ai_builder", "file_upload", "mixed_workload", "schema_lock"]
 )
@@ -69,6 +70,7 @@ def test_each_shipped_scenario_passes_against_the_demo_target(
 
 
 @pytest.mark.slow
+@pytest.mark.exclusive  # the shipped latency thresholds must hold
 def test_ten_percent_errors_make_auth_burst_exit_99(config: Path) -> None:
     done = _run(config, "auth_burst", "--target-faults", "error_rate=0.1,seed=7")
     assert done.returncode == 99, done.stderr[-3000:]

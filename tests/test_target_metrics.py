@@ -122,6 +122,7 @@ async def test_db_load_is_zero_idle_and_rises_under_a_burst_of_requests(
     assert (await scrape(session, url))["ccplate_db_cpu_percent"] < 1.0
 
 
+@pytest.mark.exclusive  # the database CPU over half a core
 async def test_db_slow_burns_real_cpu_in_sqlite_and_drives_the_load_over_half_a_core(
     target_process: str, session: aiohttp.ClientSession
 ) -> None:

@@ -92,7 +92,8 @@ async def probe_once(client: httpx.AsyncClient, spec: AvailabilitySpec) -> str |
     """Send one probe within `spec.timeout`: None when the target answered as expected, else
     the reason it did not."""
     try:
-        reason = await asyncio.wait_for(_ask(client, spec), spec.timeout)
+        async with asyncio.timeout(spec.timeout):
+            reason = await _ask(client, spec)
     except (TimeoutError, httpx.TimeoutException):
         reason = f"no answer within {humanize_ms(spec.timeout * 1000)}"
     except httpx.HTTPError as exc:
@@ -166,7 +167,7 @@ class AvailabilityProber:
             trust_env=False, follow_redirects=False, limits=limits, timeout=self.spec.timeout
         ) as client:
             tick = 0
-            while True:
+            while not self._side.stopping.is_set():
                 delay = run_start + tick * every - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)

@@ -19,6 +19,10 @@ class SideLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._ready = threading.Event()
+        self.stopping = threading.Event()
+        """Set by `stop`: the coroutine's loops end at their next turn. Cancelling alone is not
+        enough on Python 3.11, where `asyncio.wait_for` can swallow a cancellation that
+        arrives as its inner await completes, leaving a probe loop running for good."""
 
     @property
     def started(self) -> bool:
@@ -38,6 +42,7 @@ class SideLoop:
 
     def stop(self, grace: float) -> None:
         """Cancel the coroutine (what it awaits is abandoned) and wait up to `grace` seconds."""
+        self.stopping.set()
         loop, task = self._loop, self._task
         if loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):

@@ -192,7 +192,8 @@ async def sample_source(
     value: float | None = None
     error: str | None = None
     try:
-        value = await asyncio.wait_for(read_source(client, spec), spec.timeout)
+        async with asyncio.timeout(spec.timeout):
+            value = await read_source(client, spec)
     except TimeoutError:
         error = f"no answer within {humanize_ms(spec.timeout * 1000)}"
     except SourceError as exc:
@@ -248,7 +249,7 @@ class SourceSampler:
         """Read one source at each tick of the run's clock; a slow source skips the ticks it
         overran without holding up the others."""
         tick = 0
-        while True:
+        while not self._side.stopping.is_set():
             sample = await sample_source(client, spec, run_start, wall_start)
             with self._lock:
                 self._samples.append(sample)

@@ -10,7 +10,9 @@ from ccplate_tui.load.live import HistogramBin
 from ccplate_tui.ui.widgets.latency_plot import legend, theme_rgb
 
 TICK_LABELS = 5
-"""Bin labels on the x axis; all 24 would overlap."""
+"""Bin labels on the x axis at most; all 24 would overlap."""
+AXIS_WIDTH = 7
+"""Columns the y axis and the frame take from the plot's width."""
 
 
 def bin_label(upper_ms: float, extra: int = 0) -> str:
@@ -32,6 +34,17 @@ def tick_labels(edges: Sequence[float]) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return labels
+
+
+def tick_positions(bins: int, width: int, label_width: int = 4) -> list[int]:
+    """Evenly spread 1-based bin positions whose labels fit `width` columns side by side.
+
+    Labels must never touch: plotext then drops one of the colliding pair, and which one
+    depends on the process's string hash seed, so the same data drew differently per run."""
+    room = max(1, (width - AXIS_WIDTH) // (label_width + 2))
+    labels = max(1, min(TICK_LABELS, room, bins))
+    step = -(-bins // labels)
+    return list(range(bins, 0, -step))[::-1]
 
 
 class HistogramPlot(PlotextPlot):
@@ -63,9 +76,10 @@ class HistogramPlot(PlotextPlot):
         if bins:
             xs = list(range(1, len(bins) + 1))
             plt.bar(xs, [b.count for b in bins], marker="hd", color=theme_rgb(self, "primary"))
-            step = max(1, len(bins) // TICK_LABELS)
-            ticks = xs[step - 1 :: step]
-            self.x_labels = tick_labels([bins[t - 1].upper_ms for t in ticks])
+            edges = [b.upper_ms for b in bins]
+            widest = max(len(label) for label in tick_labels(edges[:: max(1, len(edges) // 6)]))
+            ticks = tick_positions(len(bins), self.size.width, widest)
+            self.x_labels = tick_labels([edges[t - 1] for t in ticks])
             plt.xticks(ticks, self.x_labels)
 
         self.plotted_points = len(bins)
