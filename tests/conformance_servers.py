@@ -434,7 +434,7 @@ def _raw_deflate(data: bytes) -> bytes:
 
 
 CODINGS = {
-    "gzip": ("gzip", gzip.compress(PLAIN)),
+    "gzip": ("gzip", gzip.compress(PLAIN, mtime=0)),
     "deflate": ("deflate", zlib.compress(PLAIN)),
     "deflate-raw": ("deflate", _raw_deflate(PLAIN)),
     "br": ("br", brotli.compress(PLAIN)),

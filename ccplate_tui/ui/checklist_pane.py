@@ -65,7 +65,7 @@ class ChecklistPane(Vertical, can_focus=True):
         height: 1fr;
         padding: 0 1;
     }
-    ChecklistPane > #checklist-header { height: 1; margin-bottom: 1; }
+    ChecklistPane > #checklist-header { height: auto; margin-bottom: 1; }
     ChecklistPane > .banner {
         height: auto;
         padding: 0 1;
@@ -84,7 +84,11 @@ class ChecklistPane(Vertical, can_focus=True):
     }
     ChecklistPane > #checklist-empty { color: $text-muted; padding: 1 0; }
     ChecklistPane > #checklist-body { height: 1fr; }
+    /* Narrow: the steps across the whole width (titles whole), the detail below them. */
+    Screen.-narrow ChecklistPane > #checklist-body { layout: vertical; }
+    Screen.-narrow ChecklistPane StepDetail { width: 1fr; max-width: 100%; height: 45%; }
     """
+    SCOPED_CSS = False  # its narrow rules start at `Screen.-narrow`
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "Run", tooltip="Run the selected automated step (shown first)"),

@@ -20,6 +20,7 @@ from ccplate_tui.checklist.progress import ChecklistView, build_view
 from ccplate_tui.checklist.state import Event, parse, render
 from ccplate_tui.config.loader import parse_config
 from ccplate_tui.config.model import Config
+from ccplate_tui.ui.app import CcplateApp
 from ccplate_tui.ui.checklist_pane import ChecklistPane
 from ccplate_tui.ui.themes import DEFAULT_THEME, PACKAGED_THEMES_DIR, load_theme_file
 
@@ -304,7 +305,11 @@ def walked_events(checklist: Checklist) -> Events:
 
 
 class ChecklistHost(App[None]):
-    """The Checklist pane full screen with the footer (its keys), themed like the dashboard."""
+    """The Checklist pane full screen with the footer (its keys), themed like the dashboard,
+    with the dashboard's size classes (`Screen.-narrow` stacks the detail under the steps)."""
+
+    HORIZONTAL_BREAKPOINTS = CcplateApp.HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = CcplateApp.VERTICAL_BREAKPOINTS
 
     def __init__(self, pane: ChecklistPane, theme: str = DEFAULT_THEME) -> None:
         super().__init__()

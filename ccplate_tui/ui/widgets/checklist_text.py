@@ -44,8 +44,9 @@ STATUS_LOOK: dict[str, tuple[str, str]] = {
 colour-blind eyes too."""
 
 KIND_WIDTH = 7
-STATUS_WIDTH = 14
-WHO_WIDTH = 13
+STATUS_WIDTH = 17
+WHO_WIDTH = 11
+"""Characters of a name shown under a step's status (the time follows it)."""
 OUTPUT_TAIL = 40
 """Lines of command output shown in the detail panel (the state keeps the last 200)."""
 LOCK = "⊘"
@@ -92,27 +93,38 @@ def status_text(state: StepState, now: datetime) -> Content:
     return Content.styled(word, style)
 
 
+def _cell(content: Content, width: int) -> list[Content]:
+    """`content` wrapped to `width` cells, each line padded to it."""
+    return [line.truncate(width, pad=True) for line in content.wrap(width)] or [
+        Content(" " * width)
+    ]
+
+
 def step_row(state: StepState, width: int, now: datetime) -> Content:
-    """One line per step: light, title, kind, status, who and when, fitted to `width` cells."""
-    fixed = 2 + KIND_WIDTH + 1 + STATUS_WIDTH + 1 + WHO_WIDTH
-    title_width = max(8, width - fixed - 1)
+    """A step's row, fitted to `width` cells: light, title, kind, then the status with who and
+    when under it. A title or status longer than its column wraps instead of being cut."""
+    fixed = 2 + KIND_WIDTH + 1 + STATUS_WIDTH
+    title_width = max(8, width - fixed - 2)
     title = Content(state.step.title)
     if not state.step.required:
         title = Content.assemble(title, (" (optional)", MUTED))
-    who = ""
+    status = _cell(status_text(state, now), STATUS_WIDTH)
     if state.by:
-        who = f"{state.by[: WHO_WIDTH - 7]} {when_short(state.at, now)}"
-    return Content.assemble(
-        light(state.status),
-        " ",
-        title.truncate(title_width, ellipsis=True, pad=True),
-        " ",
-        Content.styled(state.step.kind, MUTED).truncate(KIND_WIDTH, pad=True),
-        " ",
-        status_text(state, now).truncate(STATUS_WIDTH, ellipsis=True, pad=True),
-        " ",
-        Content.styled(who, MUTED).truncate(WHO_WIDTH, ellipsis=True, pad=True),
-    )
+        who = f"{state.by[:WHO_WIDTH]} {when_short(state.at, now)}"
+        status += _cell(Content.styled(who, MUTED), STATUS_WIDTH)
+    cells = [
+        _cell(title, title_width),
+        _cell(Content.styled(state.step.kind, MUTED), KIND_WIDTH),
+        status,
+    ]
+    blank = [Content(" " * len(column[0].plain)) for column in cells]
+    lines = []
+    for index in range(max(len(column) for column in cells)):
+        parts: list[Content] = [light(state.status) if index == 0 else Content(" "), Content(" ")]
+        for number, column in enumerate(cells):
+            parts += [column[index] if index < len(column) else blank[number], Content(" ")]
+        lines.append(Content.assemble(*parts[:-1]))
+    return Content("\n").join(lines)
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> Content:

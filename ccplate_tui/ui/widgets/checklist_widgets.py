@@ -24,11 +24,12 @@ from ccplate_tui.ui.widgets import checklist_text as say
 
 
 class StepRow(Widget):
-    """One step on one line: status light, title, kind, status (or countdown), who and when."""
+    """One step: status light, title, kind, status (or countdown), who and when; a long title
+    wraps onto a second line rather than being cut."""
 
     DEFAULT_CSS = """
     StepRow {
-        height: 1;
+        height: auto;
         width: 1fr;
         pointer: pointer;
     }
@@ -141,7 +142,9 @@ class StepDetail(VerticalScroll, can_focus=False):
 
     DEFAULT_CSS = """
     StepDetail {
-        width: 56;
+        width: 40%;
+        min-width: 40;
+        max-width: 72;
         height: 1fr;
         padding: 0 1;
         border: round $border;
