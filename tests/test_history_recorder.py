@@ -234,6 +234,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ccplate_tui", "run", "--workers", "1", *args]
 
 
+@pytest.mark.slow
 def test_run_records_its_intervals_and_outcome(server: FixtureServer, tmp_path: Path) -> None:
     config = _config(
         tmp_path,

@@ -106,6 +106,7 @@ def verdict(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, dict]:
     return code, document, {c["name"]: c for c in document["criteria"]}
 
 
+@pytest.mark.slow
 @pytest.mark.exclusive  # the database CPU a fault drives past 50 %
 def test_all_five_plan_criteria_measured_then_failing_under_faults(
     demo, capsys: pytest.CaptureFixture[str]

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from ccplate_tui.load.run_registry import RunRegistry
 from ccplate_tui.ui.app import CcplateApp
 from ccplate_tui.ui.load_pane import LoadPane
@@ -68,6 +70,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.slow
 async def test_a_run_owned_elsewhere_is_followed_not_duplicated(
     demo_target: str, tmp_path: Path
 ) -> None:
@@ -133,6 +136,7 @@ def run_status(app: CcplateApp) -> str:
     return str(app.query_one(RunStatus).render())
 
 
+@pytest.mark.slow
 async def test_a_follower_refuses_a_stop_keeps_running_and_shows_who_stopped_it(
     demo_target: str, tmp_path: Path
 ) -> None:

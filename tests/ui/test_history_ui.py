@@ -41,6 +41,7 @@ async def _run(app: CcplateApp, pilot, log: MessageLog, names: tuple[str, ...]) 
     await pilot.pause()
 
 
+@pytest.mark.slow
 async def test_dashboard_runs_are_recorded_with_baseline_and_replayable(
     demo_target: str, tmp_path: Path
 ) -> None:

@@ -193,6 +193,7 @@ async def test_the_light_colours_follow_a_theme_switch() -> None:
         assert app.theme_variables["text-success"].lower() in style.lower()
 
 
+@pytest.mark.slow
 async def test_plots_hold_at_most_their_width_and_history_is_bounded() -> None:
     rec = record_run()
     app = LoadPaneApp(rec.config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from ccplate_tui.config.loader import load_config
@@ -94,6 +95,7 @@ async def test_a_stopped_run_is_in_progress_then_no_go(demo_target: str, tmp_pat
         assert {c for c in overview.query_one("#verdict").classes if c.startswith("-")} == {"-fail"}
 
 
+@pytest.mark.slow
 async def test_a_scaled_run_then_an_interrupted_one_show_their_evidence(
     demo_target: str, tmp_path: Path
 ) -> None:

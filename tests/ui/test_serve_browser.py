@@ -99,6 +99,7 @@ def test_the_served_dashboard_renders_in_chromium(browser: Browser, tmp_path: Pa
     assert "Traceback" not in served.log(), served.log()
 
 
+@pytest.mark.slow
 def test_two_tabs_share_one_run(browser: Browser, tmp_path: Path) -> None:
     state = tmp_path / "state"
     registry = RunRegistry(state)
@@ -240,6 +241,7 @@ async def _fetch_page(title: str) -> tuple[str, dict[str, tuple[int, bytes]]]:
     return html, fetched
 
 
+@pytest.mark.slow
 def test_the_page_asks_only_its_own_host_and_shows_a_splash_until_the_first_frame(
     browser: Browser, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import psutil
+import pytest
 
 from ccplate_tui.process_lifetime import OWNER_ENV
 from ccplate_tui.ui.serve_apps import DRIVER
@@ -133,6 +134,7 @@ _OWNER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_the_app_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     try:
