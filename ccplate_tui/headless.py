@@ -36,13 +36,14 @@ from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.progress import describe_scenarios, progress_lines
 from ccplate_tui.load.reachability import connect_error
-from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.results import RunResult, stopped_text
 from ccplate_tui.load.run_records import record_from_result, record_run
-from ccplate_tui.load.run_registry import default_state_dir
+from ccplate_tui.load.run_registry import RunClaim, default_state_dir
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.load.thresholds import failed_metrics
 from ccplate_tui.loopback import RemoteTargetRefused, is_loopback_url
+from ccplate_tui.run_claim import ClaimPublisher, FolderBusy, claim_folder
 from ccplate_tui.target.faults import parse_faults
 from ccplate_tui.target.server import start_target_process, stop_target_process
 
@@ -105,6 +106,12 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         "beside the config)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no live progress lines")
+    parser.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="run even though another load run is live in the same state folder (by default "
+        "one run per folder: the second is refused with exit 2)",
+    )
     parser.add_argument(
         "--engine",
         choices=("built-in", "k6"),
@@ -239,11 +246,35 @@ def run_command(args: argparse.Namespace) -> int:
             )
     except (UnknownScenario, RemoteTargetRefused, K6SetupError) as exc:
         return _usage_error(str(exc))
+    claim = None
+    if not getattr(args, "concurrent", False):
+        try:
+            claim = claim_folder(_state_dir(args), tuple(args.scenarios))
+        except FolderBusy as exc:
+            return _usage_error(str(exc))
+        for note in claim.notes:
+            print(f"WARN {note}", file=sys.stderr)
+        run.observers.append(ClaimPublisher(claim, plan.scenarios))
+    try:
+        return _start_and_run(args, run, plan, outputs, details, claim)
+    finally:
+        if claim is not None:
+            claim.release()
 
+
+def _start_and_run(
+    args: argparse.Namespace,
+    run: LoadRun,
+    plan,  # type: ignore[no-untyped-def]
+    outputs: list[Path],
+    details: list,
+    claim: RunClaim | None,
+) -> int:
+    """Start the demo target when asked, run, report; the folder's claim is the caller's."""
     target_proc = None
     if args.start_target:
         try:
-            target_proc = _start_demo_target(config.target.base_url, args.target_faults)
+            target_proc = _start_demo_target(run.config.target.base_url, args.target_faults)
         except ValueError as exc:
             return _usage_error(str(exc))
         except RuntimeError as exc:
@@ -252,7 +283,7 @@ def run_command(args: argparse.Namespace) -> int:
     elif args.target_faults:
         return _usage_error("--target-faults needs --start-target")
     try:
-        return _run_and_report(args, run, plan, outputs, baseline_runs(details))
+        return _run_and_report(args, run, plan, outputs, baseline_runs(details), claim)
     finally:
         if target_proc is not None:
             stop_target_process(target_proc)
@@ -292,6 +323,7 @@ def _run_and_report(
     plan,  # type: ignore[no-untyped-def]
     outputs: list[Path],
     baseline_for: dict[str, str],
+    claim: RunClaim | None = None,
 ) -> int:
     _warn_if_nothing_listens(run.config.target.base_url)
     print(describe_scenarios(plan.scenarios), file=sys.stderr, flush=True)
@@ -329,6 +361,11 @@ def _run_and_report(
             writer.close()
 
     print(render_summary(result, color=sys.stdout.isatty()), flush=True)
+    if claim is not None:
+        # The followers' end record; the folder is released by the caller.
+        ok = not result.thresholds_failed and result.stopped is None
+        with contextlib.suppress(OSError, RuntimeError):
+            claim.finish(render_summary(result), ok, stopped_text(result))
     for at, text in stops:
         if recorder is not None:
             recorder.annotate("stop", text, at)

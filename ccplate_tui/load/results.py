@@ -39,3 +39,12 @@ class RunResult:
     @property
     def thresholds_failed(self) -> bool:
         return any(r.failed for r in self.thresholds)
+
+
+def stopped_text(result: RunResult) -> str:
+    """How `result` was stopped early, for followers (empty when it ran to its end)."""
+    if result.stopped == "interrupted":
+        return result.stop_cause or "interrupted"
+    if result.stopped == "aborted":
+        return "aborted: an abortOnFail threshold was crossed"
+    return ""

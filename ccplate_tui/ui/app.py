@@ -33,7 +33,7 @@ from ccplate_tui.load.engine import LoadRun, RunPlan, UnknownScenario, resolve_p
 from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.pool import WorkerFailure
 from ccplate_tui.load.reachability import connect_error
-from ccplate_tui.load.results import RunResult
+from ccplate_tui.load.results import RunResult, stopped_text
 from ccplate_tui.load.run_records import RunRecord, latest_run, record_from_result, record_run
 from ccplate_tui.load.run_registry import (
     RegistryError,
@@ -135,15 +135,6 @@ def closing_cause(reason: str | None) -> str:
     if reason.startswith("SIG"):
         return f"aborted by {reason} to {name}"
     return f"aborted as {name} closed: {reason}"
-
-
-def stopped_text(result: RunResult) -> str:
-    """How `result` was stopped early, for followers (empty when it ran to its end)."""
-    if result.stopped == "interrupted":
-        return result.stop_cause or "interrupted"
-    if result.stopped == "aborted":
-        return "aborted: an abortOnFail threshold was crossed"
-    return ""
 
 
 class CcplateApp(HistoryActions, ChecklistActions, SentryActions, App[int]):
