@@ -27,30 +27,33 @@ class FolderBusy(Exception):
     and what to do."""
 
 
-def busy_message(info: RunInfo | None, state_dir: Path) -> str:
-    """Why a second run is refused: whose run it is, since when, and how to follow it."""
+BESIDE = "pass --concurrent to run beside it (its figures then share the machine)"
+
+
+def busy_message(info: RunInfo | None, state_dir: Path, beside: str = BESIDE) -> str:
+    """Why a second run is refused: whose run it is, since when, how to follow it and (`beside`)
+    how to run anyway."""
+    tail = f", or {beside}" if beside else ""
     if info is None:
-        return (
-            f"another process is starting a load run in {state_dir}; try again in a moment, "
-            "or pass --concurrent to run beside it"
-        )
+        return f"another process is starting a load run in {state_dir}; try again in a moment{tail}"
     what = ", ".join(info.names) or "all scenarios"
     since = time.strftime("%H:%M:%S", time.localtime(info.started))
     return (
         f"a load run is already running in {state_dir}: {info.run_id} ({what}), started "
         f"{since} by {info.owner}, pid {info.pid}. Follow it with `ccplate-tui` (the dashboard "
-        f"shows the running run), stop it with `kill -INT {info.pid}`, or pass --concurrent "
-        "to run beside it (its figures then share the machine)"
+        f"shows the running run), stop it with `kill -INT {info.pid}`{tail}"
     )
 
 
-def claim_folder(state_dir: Path, names: Sequence[str]) -> RunClaim:
+def claim_folder(
+    state_dir: Path, names: Sequence[str], owner: str = OWNER, beside: str = BESIDE
+) -> RunClaim:
     """Claim the folder's one load run for `names`; raises FolderBusy when a live run has it."""
     registry = RunRegistry(state_dir)
     try:
-        claim = registry.claim(names, OWNER)
+        claim = registry.claim(names, owner)
         if claim is None:
-            raise FolderBusy(busy_message(registry.current(), state_dir))
+            raise FolderBusy(busy_message(registry.current(), state_dir, beside))
     except RegistryError as exc:
         raise FolderBusy(str(exc)) from exc
     return claim

@@ -5,6 +5,7 @@ against the demo target."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -16,6 +17,7 @@ import pytest
 from ccplate_tui.checklist.runners import RunContext, run_step
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.load.run_records import RunRecord, ThresholdRecord, list_runs, record_run
+from ccplate_tui.load.run_registry import RunRegistry
 from ccplate_tui.sentry.last_results import (
     CAPTURE_FILE,
     COMPATIBILITY_FILE,
@@ -418,3 +420,17 @@ def test_cancel_stops_a_load_run_and_records_it(tmp_path: Path, demo_target: str
     assert outcome.result == "cancelled"
     assert outcome.evidence["stopped"] == "interrupted"
     assert list_runs(ctx.state_dir)[0].stopped == "interrupted"
+
+
+def test_a_load_step_waits_its_turn_while_the_folder_has_a_live_run(
+    tmp_path: Path, demo_target: str
+) -> None:
+    """One run per state folder: a load step while another run holds the folder fails with
+    whose run it is; once that run is released the same step runs."""
+    ctx = load_ctx(tmp_path, demo_target)
+    with RunRegistry(ctx.state_dir).claim(("other",), "terminal") as held:
+        outcome = run_step(load_step("tiny"), ctx, threading.Event())
+        assert outcome.result == "failed"
+        assert f"pid {os.getpid()}" in outcome.summary and held.info.run_id in outcome.summary
+        assert not list_runs(ctx.state_dir)  # nothing ran
+    assert run_step(load_step("tiny"), ctx, threading.Event()).result == "passed"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccplate_tui.checklist.model import Step
 from ccplate_tui.checklist.outcome import StepOutcome
@@ -30,6 +30,11 @@ from ccplate_tui.load.run_records import (
 )
 from ccplate_tui.loopback import RemoteTargetRefused, check_target
 from ccplate_tui.masking import mask_secrets
+from ccplate_tui.run_claim import ClaimPublisher, FolderBusy, claim_folder
+
+if TYPE_CHECKING:
+    from ccplate_tui.config.model import Config
+    from ccplate_tui.load.engine import LoadRun, RunPlan, RunUpdate
 
 _PROGRESS_EVERY = 1.0
 
@@ -104,8 +109,7 @@ def _run_now(
     skipped: str,
 ) -> StepOutcome:
     from ccplate_tui.config.timescale import with_time_scale
-    from ccplate_tui.load.engine import LoadRun, RunUpdate, UnknownScenario, resolve_plan
-    from ccplate_tui.load.pool import WorkerFailure
+    from ccplate_tui.load.engine import LoadRun, UnknownScenario, resolve_plan
     from ccplate_tui.load.reachability import connect_error
 
     base = {"scenario": scenario, "why_run": skipped, "time_scale": step.time_scale}
@@ -120,6 +124,37 @@ def _run_now(
         run = LoadRun(config, plan, workers=ctx.load_workers)
     except (UnknownScenario, RemoteTargetRefused, ValueError) as exc:
         return _failed(str(exc), base)
+    try:
+        claim = claim_folder(
+            ctx.state_dir, [scenario], owner=f"checklist step {step.id}", beside=""
+        )
+    except FolderBusy as exc:
+        return _failed(str(exc), base)
+    run.observers.append(ClaimPublisher(claim, plan.scenarios))
+    with claim:
+        outcome = _run_claimed(
+            step, scenario, ctx, cancel, progress, skipped, run, config, plan, base
+        )
+        with contextlib.suppress(OSError, RuntimeError):
+            claim.finish(outcome.summary, outcome.result == "passed")
+    return outcome
+
+
+def _run_claimed(
+    step: Step,
+    scenario: str,
+    ctx: RunContext,
+    cancel: threading.Event,
+    progress: Progress | None,
+    skipped: str,
+    run: LoadRun,
+    config: Config,
+    plan: RunPlan,
+    base: dict[str, Any],
+) -> StepOutcome:
+    """Run the step's load with the state folder's run claimed."""
+    from ccplate_tui.load.pool import WorkerFailure
+
     if progress is not None:
         progress(f"running {scenario} now ({skipped})")
         last = [0.0]
