@@ -31,6 +31,7 @@ from ccplate_tui.history.fault_notes import FaultNotes
 from ccplate_tui.history.legacy import open_history
 from ccplate_tui.history.recorder import HistoryRecorder
 from ccplate_tui.k6.runner import K6Run, K6SetupError
+from ccplate_tui.load.capacity import CapacityError
 from ccplate_tui.load.engine import CTRL_C, LoadRun, RunUpdate, UnknownScenario, resolve_plan
 from ccplate_tui.load.ndjson import NdjsonWriter
 from ccplate_tui.load.pool import WorkerFailure
@@ -79,6 +80,13 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--workers", type=int, metavar="N", help="worker processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--max-vus",
+        type=int,
+        metavar="N",
+        help="the most VUs the plan may hold (default: what this machine's memory and open-file "
+        "limit can hold; a plan above it is refused with exit 2)",
     )
     parser.add_argument(
         "--interval",
@@ -207,6 +215,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _usage_error(f"--time-scale must be greater than 0, got {args.time_scale}")
     if args.workers is not None and args.workers < 1:
         return _usage_error(f"--workers must be at least 1, got {args.workers}")
+    if getattr(args, "max_vus", None) is not None and args.max_vus < 1:
+        return _usage_error(f"--max-vus must be at least 1, got {args.max_vus}")
     outputs: list[Path] = []
     for out in args.out:
         kind, _, path = out.partition("=")
@@ -243,8 +253,9 @@ def run_command(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 allow_remote=args.allow_remote,
                 baselines=baselines,
+                max_vus=getattr(args, "max_vus", None),
             )
-    except (UnknownScenario, RemoteTargetRefused, K6SetupError) as exc:
+    except (UnknownScenario, RemoteTargetRefused, K6SetupError, CapacityError) as exc:
         return _usage_error(str(exc))
     claim = None
     if not getattr(args, "concurrent", False):

@@ -398,11 +398,17 @@ def _tokenize(source: str) -> list[_Token]:
 # --- parser ------------------------------------------------------------------------------------
 
 
+MAX_NESTING = 32
+"""Nested `(` and `not` a check may hold: more is never needed, and unbounded nesting would
+exhaust Python's recursion in this recursive-descent parser."""
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.tokens = _tokenize(source)
         self.index = 0
+        self.depth = 0
 
     @property
     def token(self) -> _Token:
@@ -458,15 +464,24 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_expr(self) -> Predicate:
-        if self.is_word("not"):
-            self.advance()
-            return Not(self.not_expr())
-        if self.token.kind == "punct" and self.token.text == "(":
-            self.advance()
+        nests = self.is_word("not") or (self.token.kind == "punct" and self.token.text == "(")
+        if not nests:
+            return self.atom()
+        if self.depth >= MAX_NESTING:
+            raise CheckSyntaxError(
+                f"expected at most {MAX_NESTING} nested '(' or 'not'",
+                self.source,
+                self.token.position,
+            )
+        self.depth += 1
+        try:
+            if self.advance().text == "not":
+                return Not(self.not_expr())
             inner = self.or_expr()
             self.expect_punct(")", "')' or 'and'/'or'")
             return inner
-        return self.atom()
+        finally:
+            self.depth -= 1
 
     def atom(self) -> Predicate:
         token = self.token

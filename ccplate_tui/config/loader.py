@@ -17,6 +17,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ccplate_tui.config.availability import read_availability
+from ccplate_tui.config.bounds import (
+    MAX_NESTING,
+    expand_user,
+    path_problem,
+    port_problem,
+    rate_problem,
+    too_deep,
+)
 from ccplate_tui.config.checklist_reader import ChecklistReader
 from ccplate_tui.config.checks import CheckSyntaxError, parse_check
 from ccplate_tui.config.errors import ConfigError, KeyPath, source_pointer
@@ -198,9 +206,11 @@ class _Loader(ChecklistReader):
         expected = 'expected an http:// or https:// URL with a host, like "http://127.0.0.1:8787"'
         try:
             parts = urlsplit(url)
-            _ = parts.port  # raises ValueError on a bad port
+            port = parts.port  # raises ValueError on a bad port
         except ValueError:
             raise self.error(path, f"{expected}, got {url!r}") from None
+        if (problem := port_problem(port)) is not None:
+            raise self.error(path, f"{problem} in {url!r}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self.error(path, f"{expected}, got {url!r}")
         if parts.query or parts.fragment:
@@ -345,6 +355,10 @@ class _Loader(ChecklistReader):
                     (*path, "stages"),
                     "startRate and every stage target are 0: no iteration would ever start",
                 )
+        peak = max(spec.rate or 0.0, spec.start_rate or 0.0, *(s.target for s in spec.stages))
+        if (problem := rate_problem(peak / (spec.time_unit or 1.0))) is not None:
+            key = "rate" if kind == "constant-arrival-rate" else "stages"
+            raise self.error((*path, key), problem)
         pre_allocated = opt("preAllocatedVUs", vus)
         max_vus = opt("maxVUs", vus, pre_allocated)
         if max_vus < pre_allocated:
@@ -385,6 +399,8 @@ class _Loader(ChecklistReader):
             raise self.error(
                 (*path, "path"), f"expected a path starting with '/', got {request_path!r}"
             )
+        if (problem := path_problem(request_path)) is not None:
+            raise self.error((*path, "path"), problem)
         self.templates(request_path, (*path, "path"))
         bodies = [key for key in _BODY_KEYS if key in table]
         if len(bodies) > 1:
@@ -548,7 +564,10 @@ class _Loader(ChecklistReader):
         table = self.table(value, path, keys)
         project = self.get(table, path, "project", lambda v, p: self.string(v, p, True), None)
         if project is not None:
-            project = str(Path(self.file).resolve().parent / Path(project).expanduser())
+            try:
+                project = str(Path(self.file).resolve().parent / expand_user(project))
+            except ValueError as exc:
+                raise self.error((*path, "project"), str(exc)) from None
         dsn = self.get(table, path, "dsn", lambda v, p: self.string(v, p, True), None)
         if dsn is not None:
             try:
@@ -617,6 +636,12 @@ def parse_config(text: str, path: str = "scenarios.toml") -> Config:
     """Parse and validate scenarios.toml text; `path` is only used to name the file in errors."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"invalid TOML: arrays or tables nested deeper than Python can read (at most "
+            f"{MAX_NESTING} levels are accepted)",
+            path,
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -634,7 +659,14 @@ def parse_config(text: str, path: str = "scenarios.toml") -> Config:
             None,
             source_pointer(text, line, column),
         ) from None
-    return _Loader(text, path).config(data)
+    loader = _Loader(text, path)
+    deep = too_deep(data)
+    if deep is not None:
+        # Located at its first few keys: the locator need not walk the whole depth.
+        raise loader.error(
+            deep[:3], f"expected at most {MAX_NESTING} levels of nested arrays and tables"
+        )
+    return loader.config(data)
 
 
 def load_config(path: str | Path) -> Config:
@@ -657,7 +689,10 @@ def _missing_config(path: Path) -> ConfigError:
     """Every command's answer to a config that is not there: the absolute path looked at and the
     two ways on (every command reads the config through `load_config`, so this is the one place).
     """
-    absolute = Path(os.path.abspath(path.expanduser()))
+    try:
+        absolute = Path(os.path.abspath(expand_user(str(path))))
+    except ValueError:
+        absolute = Path(os.path.abspath(path))
     folder = absolute.parent
     if absolute.name == "scenarios.toml":
         if folder == Path(os.path.abspath(".")):

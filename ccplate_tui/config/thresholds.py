@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ccplate_tui.config.units import parse_duration
+from ccplate_tui.config.units import parse_duration, shown
 from ccplate_tui.load.metrics import BUILTIN_METRICS, MetricType
 
 Tags = tuple[tuple[str, str], ...]
@@ -93,7 +93,8 @@ _KEYWORD_METHODS = ("count", "rate", "value", "avg", "min", "max", "med")
 _METHODS_HUMAN = "count, rate, value, avg, min, max, med, p(N)"
 
 # What strconv.ParseFloat accepts in decimal form; hex floats (`0x1p-2`) are not supported.
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: Python's float() also reads full-width and other Unicode digits.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INFINITY = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
 _NAN = re.compile(r"[+-]?nan", re.IGNORECASE)
 _METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -249,8 +250,16 @@ def parse_threshold_expr(source: str) -> ThresholdExpr:
         baseline, value = _parse_relative(rhs, operator, source, rhs_start)
     else:
         parsed = _parse_float(rhs)
+        if parsed is not None and math.isinf(parsed):
+            # Go's ParseFloat takes it, but a limit at infinity holds always or never.
+            raise ThresholdSyntaxError(
+                f"expected a finite number after {operator!r}, got {rhs!r} (a limit at "
+                "infinity always or never holds)",
+                source,
+                rhs_start,
+            )
         if parsed is None:
-            got = f", got {rhs!r}" if rhs else ""
+            got = f", got {shown(rhs)}" if rhs else ""
             why = " (NaN never compares true)" if _NAN.fullmatch(rhs) else ""
             word = _IDENTIFIER.match(rhs)
             hint = _did_you_mean(word.group(), (BASELINE_WORD,)) if word else ""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|h|m|s)")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|us|µs|h|m|s)")
+MAX_DURATION_S = (2**63 - 1) / 1e9
+"""k6's longest duration: Go's time.Duration holds 2^63-1 ns, about 292 years (2562047h)."""
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
@@ -35,9 +38,24 @@ def parse_duration(text: str) -> float:
     if pos != len(compact) or pos == 0:
         raise ValueError(
             f"expected a duration like '500ms', '30s' or '1m30s' (units h, m, s, ms, us), "
-            f"got {text!r}"
+            f"got {shown(text)}"
+        )
+    if not math.isfinite(total) or total > MAX_DURATION_S:
+        raise ValueError(
+            f"expected a duration up to 2562047h (k6's longest: Go's time.Duration), "
+            f"got {shown(text)}"
         )
     return total
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """`value` as an error message quotes it, cut to `limit` characters (a 400-digit number
+    would bury the message)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    length = len(value) if isinstance(value, str) else len(text)
+    return f"{text[: limit - 4]}...{text[-1]} ({length} chars)"
 
 
 def format_duration(seconds: float) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ccplate_tui.config.model import Config, ScenarioSpec
 from ccplate_tui.config.thresholds import ThresholdSpec
 from ccplate_tui.load.availability import AvailabilityProber, check_probe_url
+from ccplate_tui.load.capacity import check_capacity
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.pool import WorkerPool
 from ccplate_tui.load.probe_tally import ProbeTally
@@ -97,9 +98,12 @@ class LoadRun:
         allow_remote: bool = False,
         observers: list[Observer] | None = None,
         baselines: Mapping[str, float] | None = None,
+        max_vus: int | None = None,
     ) -> None:
         """`baselines`: values for the plan's relative thresholds by `baseline_key`
-        (history.baselines.resolve_baselines); a relative threshold without one is NO DATA."""
+        (history.baselines.resolve_baselines); a relative threshold without one is NO DATA.
+        `max_vus`: the most VUs the plan may hold (default: what this machine can hold);
+        raises CapacityError above it."""
         remote_ok = allow_remote or config.target.allow_remote
         check_target(config.target.base_url, allow_remote=remote_ok)
         if config.availability is not None:
@@ -115,6 +119,7 @@ class LoadRun:
             workers=workers,
             run_tags=config.options.tags,
         )
+        check_capacity(plan.scenarios, self.pool.count, max_vus)
         self.sampler = SourceSampler(tuple(config.sources.values()), config.options.interval)
         """Reads the config's metric sources beside the run, on this process (load/sources.py)."""
         self.prober = AvailabilityProber(config.availability) if config.availability else None

@@ -35,6 +35,8 @@ _RAMP_TICK = 0.05
 
 _TIMER_SLACK = 0.001
 """Seconds: uvloop timers have millisecond resolution and round up."""
+_BUSY_YIELD = 256
+"""Arrival events handled without sleeping before the loop yields to the worker's event loop."""
 
 now = time.perf_counter
 
@@ -332,6 +334,7 @@ class ScenarioRunner:
                 free.append(vu)
 
         number = 0
+        busy = 0
         for k, offset in enumerate(arrival_times(spec)):
             if self.worker.stopping:
                 break
@@ -344,9 +347,19 @@ class ScenarioRunner:
             # tool's own timer slack out of the coordinated-omission-corrected latency.
             delay = when - now() - _TIMER_SLACK
             if delay > 0:
+                busy = 0
                 await asyncio.sleep(delay)
                 if self.worker.stopping:
                     break
+            else:
+                busy += 1
+                if busy >= _BUSY_YIELD:
+                    # Behind schedule (a rate above what the VUs can serve): without a yield the
+                    # loop would count drops forever and never hear the stop.
+                    busy = 0
+                    await asyncio.sleep(0)
+                    if self.worker.stopping:
+                        break
             if free:
                 task = self._spawn(run_on(free.pop(), number, when))
                 running.add(task)

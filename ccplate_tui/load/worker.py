@@ -351,17 +351,21 @@ class Worker:
                 timeout=max(0.0, boundary - now()),
                 return_when=asyncio.FIRST_COMPLETED,
             )
-            if stop_wait in done:
+            crashed = _crashed(scenario_tasks)
+            if stop_wait in done or crashed is not None:
                 for task in scenario_tasks:
                     task.cancel()
                 await asyncio.gather(*scenario_tasks, return_exceptions=True)
-            finished = all_done.done() or stop_wait.done()
+            finished = all_done.done() or stop_wait.done() or crashed is not None
             end_time = min(now(), boundary) if not finished else now()
             cpu_now, wall_now = time.process_time(), now()
             cpu = 100.0 * (cpu_now - cpu_mark) / max(wall_now - wall_mark, 1e-6)
             cpu_mark, wall_mark = cpu_now, wall_now
             self._flush(number, number * interval, end_time - run_start, cpu)
             number += 1
+            if crashed is not None:
+                # worker_main reports it: the run fails with the reason, never ends "fine".
+                raise crashed
             if finished:
                 break
         lag_task.cancel()
@@ -371,6 +375,14 @@ class Worker:
             self.release_vu(vu)
         for client in self.http2_clients.values():
             await client.aclose()  # type: ignore[attr-defined]
+
+
+def _crashed(tasks: list[asyncio.Task]) -> BaseException | None:
+    """The exception a scenario's task ended with (a bug, MemoryError), or None."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            return task.exception()
+    return None
 
 
 def _raise_open_files_limit() -> None:

@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from ccplate_tui.config.errors import ConfigError
 from ccplate_tui.config.model import Config, TargetSpec
 from ccplate_tui.history.fault_notes import FaultNotes
+from ccplate_tui.load.capacity import CapacityError
 from ccplate_tui.load.engine import LoadRun, RunPlan, UnknownScenario, resolve_plan
 from ccplate_tui.load.live import LiveView, build_live_view
 from ccplate_tui.load.pool import WorkerFailure
@@ -78,7 +79,14 @@ PROBE_TIMEOUT = 0.5
 STOP_WAIT = 30.0
 """Seconds to wait for the engine to reap its workers after a stop (it kills them after ~8 s)."""
 
-_KNOWN_ERRORS = (UnknownScenario, RemoteTargetRefused, WorkerFailure, ConfigError, RegistryError)
+_KNOWN_ERRORS = (
+    UnknownScenario,
+    RemoteTargetRefused,
+    WorkerFailure,
+    ConfigError,
+    RegistryError,
+    CapacityError,
+)
 
 
 def target_answers(base_url: str, timeout: float = PROBE_TIMEOUT) -> bool:
