@@ -3,7 +3,8 @@
 One script per scenario (a suite: one script with its scenarios side by side): k6 `options` with
 the same executors and options, thresholds with their tag filters, and one exported function per
 scenario that sends the requests, runs the checks, groups and think times. The target comes from
-`__ENV.BASE_URL`, defaulting to the config's `base_url`.
+`__ENV.BASE_URL`, defaulting to the config's `base_url`; secret header values (Authorization,
+cookies, API keys: k6/secrets.py) come from `__ENV.CCPLATE_SECRET_*` and are never written.
 
 What k6 cannot express the way the built-in engine means it (a sliding-window threshold, a
 metric only this tool has, a regex construct JavaScript lacks) is an ExportError naming the
@@ -24,6 +25,7 @@ from ccplate_tui.k6.export_error import ExportError, export_error, scenario_path
 from ccplate_tui.k6.iteration import InitContext, scenario_function
 from ccplate_tui.k6.js import js_comment, js_identifier, js_string, js_value, k6_duration
 from ccplate_tui.k6.js_checks import HELPERS, CheckScope
+from ccplate_tui.k6.secrets import FILL_TEMPLATES, k6_env_flags, secret_env_names
 from ccplate_tui.load.engine import RunPlan, resolve_plan
 from ccplate_tui.load.thresholds import baseline_key
 
@@ -66,10 +68,20 @@ def render_script(
     *,
     baselines: Mapping[str, float] | None = None,
     time_scale: float = 1.0,
+    include_secrets: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> str:
     """The k6 script of one scenario or suite (raises UnknownScenario, ExportError)."""
     plan = resolve_plan(config, [name])
-    return script_for_plan(config, plan, name, baselines=baselines, time_scale=time_scale)
+    return script_for_plan(
+        config,
+        plan,
+        name,
+        baselines=baselines,
+        time_scale=time_scale,
+        include_secrets=include_secrets,
+        environ=environ,
+    )
 
 
 # --- the script --------------------------------------------------------------------------------
@@ -82,16 +94,21 @@ def script_for_plan(
     *,
     baselines: Mapping[str, float] | None = None,
     time_scale: float = 1.0,
+    include_secrets: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> str:
     """A k6 script running `plan` (its scenarios side by side, its thresholds) as one test.
 
     `baselines` (by `load.thresholds.baseline_key`) turns relative thresholds into numbers;
     a relative threshold without a value is an ExportError. `time_scale` is only noted in the
-    header: scale the config itself (config/timescale.py). Raises ExportError.
+    header: scale the config itself (config/timescale.py). Secret header values are read from
+    `__ENV` (k6/secrets.py; `environ`, default os.environ, as there), or written literally with
+    `include_secrets`. Raises ExportError.
     """
-    init = InitContext(CheckScope(), {}, {})
+    secrets = {} if include_secrets else secret_env_names(config, environ)
+    init = InitContext(CheckScope(), {}, {}, secrets=secrets)
     taken = {"http", "check", "group", "sleep", "exec", "options", "setup", "teardown"}
-    taken |= {"BASE_URL", "handleSummary", "generatedFile", *HELPERS}
+    taken |= {"BASE_URL", "handleSummary", "generatedFile", FILL_TEMPLATES, *HELPERS}
     functions = []
     scenario_options = []
     for scenario in plan.scenarios:
@@ -105,7 +122,7 @@ def script_for_plan(
         imports.append("import { " + ", ".join(from_k6) + ' } from "k6";')
     if init.uses_exec:
         imports.append('import exec from "k6/execution";')
-    header = _header(config, plan, name, time_scale)
+    header = _header(config, plan, name, time_scale, init.used_secrets)
     base_url = js_string(config.target.base_url.rstrip("/"))
     parts = [
         header,
@@ -120,11 +137,14 @@ def script_for_plan(
     return "\n\n".join(parts) + "\n"
 
 
-def _header(config: Config, plan: RunPlan, name: str, time_scale: float) -> str:
+def _header(
+    config: Config, plan: RunPlan, name: str, time_scale: float, secrets: Mapping[str, str]
+) -> str:
+    flags = k6_env_flags(secrets)
     lines = [
         f"// {name}: k6 script exported by `ccplate-tui export k6` from {Path(config.path).name}.",
         "// Re-export after changing the config rather than editing this file.",
-        f"// Run: k6 run -e BASE_URL={config.target.base_url.rstrip('/')} {name}.js",
+        f"// Run: k6 run -e BASE_URL={config.target.base_url.rstrip('/')}{flags} {name}.js",
     ]
     if time_scale != 1.0:
         lines.append(f"// Scheduling durations scaled by {time_scale:g} (--time-scale).")

@@ -8,8 +8,8 @@ check helpers and regexes) are made once in the init context.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
 from ccplate_tui.config.errors import KeyPath
@@ -34,8 +34,15 @@ from ccplate_tui.k6.js import (
     js_value,
     k6_duration,
     template_names,
+    uses_templates,
 )
 from ccplate_tui.k6.js_checks import CheckScope, UntranslatableCheck, check_expression
+from ccplate_tui.k6.secrets import (
+    FILL_TEMPLATES,
+    SecretHeader,
+    request_headers,
+    secret_init_code,
+)
 
 __all__ = ["InitContext", "scenario_function"]
 
@@ -67,12 +74,32 @@ function generatedFile(size, seed) {
 
 @dataclass
 class InitContext:
-    """Init-context constants shared by the script's requests."""
+    """Init-context constants shared by the script's requests.
+
+    `secrets` ((header, value) -> SecretHeader, see k6/secrets.py) are written as `__ENV`
+    references; an empty mapping writes every header value literally (`--include-secrets`).
+    """
 
     checks: CheckScope
     expected: dict[tuple[tuple[int, int], ...], str]
     files: dict[GeneratedFile, str]
     uses_exec: bool = False
+    secrets: Mapping[tuple[str, str], SecretHeader] = field(default_factory=dict)
+    used_secrets: dict[str, str] = field(default_factory=dict)
+    """Variable -> header name, for each secret this script reads."""
+    fills_templates: bool = False
+
+    def header_value(self, name: str, value: str) -> str:
+        """A header value as a JavaScript expression: `__ENV.<NAME>` when it is secret."""
+        secret = self.secrets.get((name, value))
+        if secret is None:
+            return js_template(value)
+        self.used_secrets.setdefault(secret.env, name)
+        reference = f"__ENV.{secret.env}"
+        if not uses_templates(value):
+            return reference
+        self.fills_templates = self.uses_exec = True
+        return f"{FILL_TEMPLATES}({reference})"
 
     def expected_statuses(self, statuses: StatusSet) -> str | None:
         if statuses == StatusSet():
@@ -88,6 +115,9 @@ class InitContext:
 
     def code(self) -> str:
         blocks = []
+        secrets = secret_init_code(self.used_secrets, self.fills_templates)
+        if secrets:
+            blocks.append(secrets)
         if self.files:
             blocks.append(_GENERATED_FILE_HELPER)
             blocks.append(
@@ -184,8 +214,7 @@ def _request(
 ) -> list[str]:
     """The lines sending one request and checking its response, indented by `pad`."""
     path: KeyPath = (*scenario_path(scenario), "requests", index)
-    headers = dict(config.target.headers)
-    headers.update(dict(spec.headers))
+    headers = request_headers(config, spec)
     body = _body(config, spec, path, headers, init)
     target = spec.path
     if spec.query:
@@ -195,7 +224,9 @@ def _request(
     init.uses_exec |= _uses_exec(*texts)
     params = []
     if headers:
-        rendered = ", ".join(f"{js_string(k)}: {js_template(v)}" for k, v in headers.items())
+        rendered = ", ".join(
+            f"{js_string(k)}: {init.header_value(k, v)}" for k, v in headers.items()
+        )
         params.append(f"headers: {{ {rendered} }}")
     tags = {"name": spec.name, **dict(spec.tags)}
     params.append(f"tags: {js_value(tags, templates=False)}")

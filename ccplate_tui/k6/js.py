@@ -20,6 +20,7 @@ __all__ = [
     "js_template",
     "js_value",
     "k6_duration",
+    "uses_templates",
 ]
 
 MAX_SAFE_INTEGER = 2**53 - 1

@@ -37,6 +37,7 @@ from ccplate_tui.config.thresholds import (
 )
 from ccplate_tui.k6.export import K6_METRICS, script_for_plan
 from ccplate_tui.k6.ndjson_reader import K6NdjsonError, K6RunEnded, follow_k6_ndjson
+from ccplate_tui.k6.secrets import plan_secrets
 from ccplate_tui.load.availability import AvailabilityProber, check_probe_url
 from ccplate_tui.load.engine import CTRL_C, Observer, RunPlan, RunUpdate
 from ccplate_tui.load.metrics import MetricSet
@@ -242,6 +243,8 @@ class K6Run:
         """Probes the `[availability]` URL beside k6, as LoadRun does (load/availability.py)."""
         self._probes: ProbeTally | None = None if self.prober is None else ProbeTally()
         self.script = export_plan_script(config, k6_plan, self.baselines)
+        self.secrets = plan_secrets(config, k6_plan.scenarios)
+        """Secret header values: the script reads them from k6's environment, not from disk."""
         self.env = dict(env) if env is not None else None
         self.keep_dir = keep_dir
         """Where to leave the script, k6's NDJSON, summary export and logs (else a temp dir)."""
@@ -301,6 +304,7 @@ class K6Run:
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ if self.env is None else self.env)
         env["BASE_URL"] = self.config.target.base_url
+        env.update({secret.env: secret.value for secret in self.secrets})
         env["K6_NO_USAGE_REPORT"] = "true"  # a load test of a loopback target phones no one
         return env
 

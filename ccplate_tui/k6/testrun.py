@@ -5,6 +5,11 @@ on `parallelism` pods, each taking its share of the VUs and iterations (k6 execu
 The YAML is written by a small emitter (no YAML library needed): block mappings and sequences,
 double-quoted scalars (JSON string syntax, which YAML reads the same), and the script as a
 literal block so it stays readable in the manifest.
+
+Secret header values are not in the script (k6/secrets.py): the runner pods read each variable
+from a Kubernetes Secret with `valueFrom.secretKeyRef`; the manifest never holds a value. (The
+initializer needs none: `k6 archive` and `k6 inspect` run the init code as VU 0, which does not
+check them.)
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+
+from ccplate_tui.k6.secrets import DEFAULT_SECRET_NAME, kubectl_create_secret, valid_secret_name
 
 __all__ = ["DEFAULT_PARALLELISM", "kubernetes_name", "render_testrun", "to_yaml"]
 
@@ -112,10 +119,13 @@ def render_testrun(
     base_url: str,
     parallelism: int = DEFAULT_PARALLELISM,
     k6_outputs: Sequence[str] = (),
+    secret_env: Sequence[str] = (),
+    secret_name: str = DEFAULT_SECRET_NAME,
 ) -> str:
     """The ConfigMap (holding `script` as `script_name`) and the TestRun running it.
 
-    `k6_outputs` are k6 `--out` values such as `json=/tmp/run.ndjson`.
+    `k6_outputs` are k6 `--out` values such as `json=/tmp/run.ndjson`. `secret_env` are the
+    variables the script reads from the Kubernetes Secret `secret_name` (a key per variable).
     """
     if isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1:
         raise ValueError(f"parallelism must be a whole number of at least 1, got {parallelism!r}")
@@ -136,18 +146,31 @@ def render_testrun(
             raise ValueError(f"a k6 output must be one word like json=/tmp/run.ndjson, got {out!r}")
     if k6_outputs:
         spec["arguments"] = " ".join(f"--out {out}" for out in k6_outputs)
-    spec["runner"] = {"env": [{"name": "BASE_URL", "value": base_url}]}
+    if secret_env and not valid_secret_name(secret_name):
+        raise ValueError(
+            f"the secret name must be a Kubernetes name (lowercase letters, digits, '-' and "
+            f"'.'), got {secret_name!r}"
+        )
+    env: list[dict[str, object]] = [{"name": "BASE_URL", "value": base_url}]
+    env += [
+        {"name": var, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": var}}}
+        for var in secret_env
+    ]
+    spec["runner"] = {"env": env}
     test_run = {
         "apiVersion": "k6.io/v1alpha1",
         "kind": "TestRun",
         "metadata": {"name": resource},
         "spec": spec,
     }
-    header = "\n".join(
-        [
-            f"# {name}: a k6-operator TestRun of {script_name} on {parallelism} pods, exported by",
-            "# `ccplate-tui export k6`. Apply with `kubectl apply -f <this file>` where the",
-            "# k6-operator is installed; set BASE_URL to an address the k6 pods can reach.",
-        ]
-    )
+    lines = [
+        f"# {name}: a k6-operator TestRun of {script_name} on {parallelism} pods, exported by",
+        "# `ccplate-tui export k6`. Apply with `kubectl apply -f <this file>` where the",
+        "# k6-operator is installed; set BASE_URL to an address the k6 pods can reach.",
+    ]
+    if secret_env:
+        lines.append(f"# Create the Secret {secret_name} first, each value from your shell:")
+        command = kubectl_create_secret(secret_name, secret_env)
+        lines += [f"#   {line}" for line in command.split("\n")]
+    header = "\n".join(lines)
     return f"{header}\n{to_yaml(config_map)}\n---\n{to_yaml(test_run)}\n"
