@@ -39,7 +39,7 @@ from ccplate_tui.load.progress import describe_scenarios, progress_lines
 from ccplate_tui.load.reachability import connect_error
 from ccplate_tui.load.results import RunResult, stopped_text
 from ccplate_tui.load.run_records import record_from_result, record_run
-from ccplate_tui.load.run_registry import RunClaim, default_state_dir
+from ccplate_tui.load.run_registry import RegistryError, RunClaim, default_state_dir
 from ccplate_tui.load.summary import render_summary
 from ccplate_tui.load.summary_export import summary_export
 from ccplate_tui.load.thresholds import failed_metrics
@@ -263,9 +263,13 @@ def run_command(args: argparse.Namespace) -> int:
             claim = claim_folder(_state_dir(args), tuple(args.scenarios))
         except FolderBusy as exc:
             return _usage_error(str(exc))
-        for note in claim.notes:
-            print(f"WARN {note}", file=sys.stderr)
-        run.observers.append(ClaimPublisher(claim, plan.scenarios))
+        except RegistryError as exc:
+            # The load itself needs no state folder: run, unguarded, and say so.
+            print(f"WARN {exc}; running without the one-run-per-folder check", file=sys.stderr)
+        if claim is not None:
+            for note in claim.notes:
+                print(f"WARN {note}", file=sys.stderr)
+            run.observers.append(ClaimPublisher(claim, plan.scenarios))
     try:
         return _start_and_run(args, run, plan, outputs, details, claim)
     finally:
@@ -467,7 +471,10 @@ def _record(args: argparse.Namespace, result: RunResult, recorder: HistoryRecord
     state_dir = _state_dir(args)
     if recorder is not None:
         try:
-            if recorder.finish(result):
+            finished = recorder.finish(result)
+            for note in recorder.end_notes():  # what the history lacks and why; never the exit
+                print(f"WARN {note}", file=sys.stderr)
+            if finished:
                 path = recorder.store.path
                 print(f"run recorded: {recorder.run_id} in {path}", file=sys.stderr, flush=True)
                 _count_capture(recorder, result, args.time_scale)
@@ -484,4 +491,7 @@ def _record(args: argparse.Namespace, result: RunResult, recorder: HistoryRecord
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"WARN could not record the run in {state_dir}: {detail}", file=sys.stderr)
         return
-    print(f"run recorded: {record.run_id} in {path}", file=sys.stderr, flush=True)
+    why = "see the warning above" if recorder else "the history could not be opened at the start"
+    print(
+        f"run recorded: {record.run_id} in {path} (its outcome: {why})", file=sys.stderr, flush=True
+    )

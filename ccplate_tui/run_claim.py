@@ -16,15 +16,14 @@ from pathlib import Path
 from ccplate_tui.config.model import ScenarioSpec
 from ccplate_tui.load.engine import RunUpdate
 from ccplate_tui.load.live import build_live_view
-from ccplate_tui.load.run_registry import RegistryError, RunClaim, RunInfo, RunRegistry
+from ccplate_tui.load.run_registry import RunClaim, RunInfo, RunRegistry
 
 OWNER = "ccplate-tui run"
 """How a headless run names itself to the dashboards that follow it."""
 
 
 class FolderBusy(Exception):
-    """The state folder has a live run (or its registry cannot be used); the message says which
-    and what to do."""
+    """The state folder has a live run; the message says whose and what to do."""
 
 
 BESIDE = "pass --concurrent to run beside it (its figures then share the machine)"
@@ -48,14 +47,12 @@ def busy_message(info: RunInfo | None, state_dir: Path, beside: str = BESIDE) ->
 def claim_folder(
     state_dir: Path, names: Sequence[str], owner: str = OWNER, beside: str = BESIDE
 ) -> RunClaim:
-    """Claim the folder's one load run for `names`; raises FolderBusy when a live run has it."""
+    """Claim the folder's one load run for `names`; raises FolderBusy when a live run has it,
+    RegistryError when the folder cannot hold the claim at all (not a folder, read-only)."""
     registry = RunRegistry(state_dir)
-    try:
-        claim = registry.claim(names, owner)
-        if claim is None:
-            raise FolderBusy(busy_message(registry.current(), state_dir, beside))
-    except RegistryError as exc:
-        raise FolderBusy(str(exc)) from exc
+    claim = registry.claim(names, owner)
+    if claim is None:
+        raise FolderBusy(busy_message(registry.current(), state_dir, beside))
     return claim
 
 

@@ -26,6 +26,7 @@ import tomli_w
 from ccplate_tui.checklist import state as state_module
 from ccplate_tui.checklist.state import (
     ACTIONS,
+    PAIR_MARK,
     ChecklistStore,
     Event,
     EventDraft,
@@ -108,7 +109,7 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = WAIT) ->
 
 
 def three_appends(store: ChecklistStore) -> tuple[Event, ...]:
-    """Three appends (one event each): the file holds 3 events and the .bak the first 2."""
+    """Three appends (one event each): both copies hold the 3 events."""
     return tuple(store.append(full_draft(action="noted", note=f"note {i}"))[0] for i in range(1, 4))
 
 
@@ -427,11 +428,9 @@ def test_kill_9_while_appending_leaves_a_good_file_each_time(tmp_path: Path) -> 
         assert [e.seq for e in events] == list(range(1, len(events) + 1))
         assert all(e.note == str(e.seq) for e in events)  # a prefix of what was written
         assert all(e.evidence["probes"] == [{"round": e.seq}] for e in events[start:])
-        # The .bak is the previous good version (or, killed between its write and the
-        # main file's, the same one).
-        backup = read_state_file(store.backup)
-        assert backup == events[: len(backup)]
-        assert len(events) - len(backup) in (0, 1)
+        # The load (under the lock) brought the second copy up to date: a writer killed
+        # between its two renames leaves it one event behind, and that is no damage.
+        assert read_state_file(store.backup) == events
     # A later writer carries on from there and the killed writers' temp files are gone.
     (last,) = store.append(EventDraft(who="after", action="noted"))
     assert last.seq == len(store.events())
@@ -482,7 +481,9 @@ DAMAGES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
-def test_a_damaged_file_is_kept_aside_and_the_backup_resumed(tmp_path: Path, damage: str) -> None:
+def test_a_damaged_file_is_kept_aside_and_the_other_copy_resumed(
+    tmp_path: Path, damage: str
+) -> None:
     make_damage, expected = DAMAGES[damage]
     store = ChecklistStore(tmp_path)
     written = three_appends(store)
@@ -490,7 +491,7 @@ def test_a_damaged_file_is_kept_aside_and_the_backup_resumed(tmp_path: Path, dam
     store.path.write_bytes(damaged)
 
     loaded = ChecklistStore(tmp_path).load()
-    assert loaded.events == written[:2]  # the last good version: the .bak
+    assert loaded.events == written  # the other copy holds every acknowledged event
     assert loaded.problem is not None
     assert loaded.problem.startswith(f"{store.path} is damaged (")
     assert expected in loaded.problem
@@ -498,16 +499,22 @@ def test_a_damaged_file_is_kept_aside_and_the_backup_resumed(tmp_path: Path, dam
     assert re.fullmatch(r"checklist\.toml\.damaged-\d{8}T\d{6}Z", kept.name)
     assert kept.read_bytes() == damaged  # kept exactly as found, for a post-mortem
     assert f"kept it as {kept.name}" in loaded.problem
-    assert "resumed from checklist.toml.bak (2 events)" in loaded.problem
+    assert "resumed from checklist.toml.bak, the intact copy (3 events)" in loaded.problem
+    assert "rewrote checklist.toml from it" in loaded.problem
 
-    # Resumed: the good state is back in place, so the next load is clean...
+    # Resumed: the good state is back in both copies; later loads still name the recovery...
     again = ChecklistStore(tmp_path).load()
-    assert again == LoadedState(written[:2], None)
-    # ...and the next append writes a good file carrying on from it.
+    assert again.events == written
+    assert again.problem is not None and "recovered at" in again.problem
+    assert "checklist.recovery.log" in again.problem
+    # ...and the next append writes both copies carrying on from it.
     (new,) = store.append(EventDraft(who="bob", action="noted", note="after"))
-    assert new.seq == 3
-    assert ChecklistStore(tmp_path).load() == LoadedState((*written[:2], new), None)
-    assert read_state_file(store.backup) == written[:2]
+    assert new.seq == 4
+    assert ChecklistStore(tmp_path).load().events == (*written, new)
+    assert read_state_file(store.backup) == (*written, new)
+    # Deleting the recovery log (once checked) clears the notice.
+    (tmp_path / "checklist.recovery.log").unlink()
+    assert ChecklistStore(tmp_path).load() == LoadedState((*written, new), None)
 
 
 def test_the_message_names_the_line_of_a_toml_error(tmp_path: Path) -> None:
@@ -530,27 +537,35 @@ def test_both_damaged_gives_an_empty_state_and_keeps_both_aside(tmp_path: Path) 
     assert loaded.events == ()
     problem = loaded.problem or ""
     assert problem.startswith(f"{store.path} is damaged (not valid TOML")
-    assert "checklist.toml.bak is damaged too (`digest` is missing" in problem
-    assert problem.endswith("starting empty")
-    assert aside(tmp_path, "checklist.toml")[0].read_bytes() == b"garbage = ["
-    assert aside(tmp_path, "checklist.toml.bak")[0].read_bytes() == b"format = 1\n"
+    assert "checklist.toml.bak is damaged (`digest` is missing" in problem
+    assert "no intact copy of the checklist log is left" in problem
+    (main_kept,) = aside(tmp_path, "checklist.toml")
+    (bak_kept,) = aside(tmp_path, "checklist.toml.bak")
+    assert main_kept.read_bytes() == b"garbage = ["
+    assert bak_kept.read_bytes() == b"format = 1\n"
+    assert f"kept it as {main_kept.name}" in problem and f"kept it as {bak_kept.name}" in problem
     assert not store.path.exists() and not store.backup.exists()
 
-    assert store.load() == LoadedState((), None)  # reported once; the files stay aside
+    # Never a quiet fresh start: every later load names the loss until the log is deleted.
+    later = store.load()
+    assert later.events == () and "no intact copy" in (later.problem or "")
     (first,) = store.append(EventDraft(who="w", action="noted"))
     assert first.seq == 1
-    assert ChecklistStore(tmp_path).load() == LoadedState((first,), None)
+    after = ChecklistStore(tmp_path).load()
+    assert after.events == (first,) and main_kept.name in (after.problem or "")
 
 
-def test_a_damaged_file_without_backup_starts_empty(tmp_path: Path) -> None:
+def test_a_damaged_file_without_its_copy_is_named_not_quietly_emptied(tmp_path: Path) -> None:
     store = ChecklistStore(tmp_path)
-    store.append(EventDraft(who="w", action="noted"))  # the first write has no .bak
-    assert not store.backup.exists()
+    store.append(EventDraft(who="w", action="noted"))  # the first write makes both copies
+    assert read_state_file(store.backup) == store.events()
+    store.backup.unlink()
     store.path.write_bytes(b"\xff\xfe not utf-8")
     loaded = store.load()
     assert loaded.events == ()
-    assert "not UTF-8" in (loaded.problem or "")
-    assert (loaded.problem or "").endswith("no backup, starting empty")
+    problem = loaded.problem or ""
+    assert "not UTF-8" in problem and "checklist.toml.bak is missing" in problem
+    assert "no intact copy" in problem
     assert len(aside(tmp_path, "checklist.toml")) == 1
 
 
@@ -559,9 +574,13 @@ def test_a_deleted_file_is_resumed_from_the_backup(tmp_path: Path) -> None:
     written = three_appends(store)
     store.path.unlink()
     loaded = store.load()
-    assert loaded.events == written[:2]
-    assert loaded.problem == f"{store.path} is missing; resumed from checklist.toml.bak (2 events)"
-    assert store.load() == LoadedState(written[:2], None)
+    assert loaded.events == written
+    assert loaded.problem == (
+        f"{store.path} is missing; resumed from checklist.toml.bak, the intact copy (3 events) "
+        "and rewrote checklist.toml from it (noted in checklist.recovery.log; delete it once "
+        "checked)"
+    )
+    assert read_state_file(store.path) == written
 
 
 def test_an_append_recovers_too_and_reports_it(tmp_path: Path) -> None:
@@ -569,10 +588,11 @@ def test_an_append_recovers_too_and_reports_it(tmp_path: Path) -> None:
     written = three_appends(store)
     store.path.write_bytes(b"nonsense")
     (new,) = store.append(EventDraft(who="w", action="noted"))
-    assert new.seq == 3
+    assert new.seq == 4
     assert "resumed from checklist.toml.bak" in (store.last_problem or "")
-    assert store.load() == LoadedState((*written[:2], new), None)
-    assert store.last_problem is None
+    loaded = store.load()
+    assert loaded.events == (*written, new)
+    assert "recovered at" in (store.last_problem or "")  # reported after the append too
     assert len(aside(tmp_path, "checklist.toml")) == 1
 
 
@@ -689,4 +709,57 @@ def test_a_file_from_before_revoke_loads_and_takes_a_revoke(tmp_path: Path) -> N
     )
     assert new.seq == 3
     assert store.events()[:2] == loaded.events
-    assert store.backup.read_text(encoding="utf-8") == OLD_FILE  # the old file, kept as it was
+    # Both copies now hold the whole log, the old events exactly as they were.
+    assert read_state_file(store.path) == read_state_file(store.backup) == store.events()
+    assert store.events()[:2] == read_state_file_text(OLD_FILE, tmp_path)
+
+
+def read_state_file_text(text: str, folder: Path) -> tuple[Event, ...]:
+    path = folder / "old.toml"
+    path.write_text(text, encoding="utf-8")
+    return read_state_file(path)
+
+
+def test_an_old_pair_whose_bak_is_the_previous_state_migrates_quietly(tmp_path: Path) -> None:
+    """Before two copies, the .bak held the state before the latest append (a prefix)."""
+    store = ChecklistStore(tmp_path)
+    store.path.write_text(OLD_FILE, encoding="utf-8")
+    first_only = OLD_FILE[: OLD_FILE.index("\n[[events]]\nseq = 2")] + "\n"
+    doc = tomllib.loads(first_only)
+    doc["digest"] = state_module.digest(read_state_file_text(OLD_FILE, tmp_path)[:1])
+    store.backup.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    assert len(read_state_file(store.backup)) == 1
+    loaded = store.load()
+    assert loaded.problem is None
+    assert [e.seq for e in loaded.events] == [1, 2]
+    assert read_state_file(store.backup) == loaded.events  # brought up to date under the lock
+    # Both copies are marked as a pair from now on, the old events kept byte for byte.
+    assert store.path.read_bytes() == store.backup.read_bytes() == PAIR_MARK + OLD_FILE.encode()
+
+
+def test_an_older_main_file_put_back_is_caught_up_from_the_other_copy(tmp_path: Path) -> None:
+    store = ChecklistStore(tmp_path)
+    first = store.append(EventDraft(who="w", action="noted", note="1"))
+    older = store.path.read_bytes()
+    later = store.append(EventDraft(who="w", action="noted", note="2"))
+    store.path.write_bytes(older)  # e.g. restored from a file backup
+    loaded = store.load()
+    assert loaded.events == first + later
+    assert "held only 1 event (an older copy?)" in (loaded.problem or "")
+    assert read_state_file(store.path) == first + later
+
+
+def test_copies_that_disagree_keep_the_longer_and_set_the_other_aside(tmp_path: Path) -> None:
+    store = ChecklistStore(tmp_path)
+    written = three_appends(store)
+    # A valid copy (its own digest matches) whose second event differs from the main file's.
+    other = (written[0], dataclasses.replace(written[1], note="another history"))
+    store.backup.write_bytes(state_module.render(other))
+    assert read_state_file(store.backup) == other
+    loaded = store.load()
+    assert loaded.events == written
+    problem = loaded.problem or ""
+    assert "checklist.toml.bak disagrees with checklist.toml from event 2 on" in problem
+    (kept,) = aside(tmp_path, "checklist.toml.bak")
+    assert kept.name in problem
+    assert read_state_file(store.backup) == written

@@ -405,6 +405,8 @@ path = "/ok"
     assert len(warnings) == 1
     assert f"could not record the run in {state}" in warnings[0]
     assert "not a SQLite database" in warnings[0] and str(damaged) in warnings[0]
-    assert damaged.read_bytes() == before
-    assert sorted(p.name for p in state.iterdir()) == ["history.sqlite3"]
+    assert damaged.read_bytes() == before  # not SQLite at all: refused, not moved aside
+    assert sorted(p.name for p in state.iterdir() if p.name.startswith("history")) == [
+        "history.sqlite3"
+    ]
     assert list_runs(state) == ()

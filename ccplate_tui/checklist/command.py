@@ -146,15 +146,24 @@ class _Session:
         self.store = ChecklistStore(self.state_dir)
         self.who = operator_name(args.as_name)
         self.config_path = args.config
+        self.warned: str | None = None
+        """The state problem already printed (a recovery is reported once per command)."""
 
     def view(self):  # type: ignore[no-untyped-def]
+        """The view with the state problem in it (`state_problem`), which is also printed."""
         from ccplate_tui.checklist.progress import build_view
 
         loaded = self.store.load()
-        view = build_view(self.checklist, loaded.events)
-        if loaded.problem:
-            print(f"warning: {loaded.problem}", file=sys.stderr)
+        view = build_view(self.checklist, loaded.events, problem=loaded.problem)
+        self.warn()
         return view, loaded.events
+
+    def warn(self) -> None:
+        """Print the store's latest state problem (a recovery, or an earlier one) once."""
+        problem = self.store.last_problem
+        if problem and problem != self.warned:
+            print(f"warning: {problem}", file=sys.stderr)
+            self.warned = problem
 
 
 def _guarded(action):  # type: ignore[no-untyped-def]
@@ -164,8 +173,10 @@ def _guarded(action):  # type: ignore[no-untyped-def]
         from ccplate_tui.checklist.operations import Refused
         from ccplate_tui.checklist.state import StateError
 
+        session: _Session | None = None
         try:
-            return int(action(args, _Session(args)))
+            session = _Session(args)
+            return int(action(args, session))
         except _Usage as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_USAGE
@@ -175,6 +186,9 @@ def _guarded(action):  # type: ignore[no-untyped-def]
         except StateError as exc:
             print(f"ccplate-tui checklist: {exc}", file=sys.stderr)
             return EXIT_ERROR
+        finally:
+            if session is not None:
+                session.warn()  # an append may have recovered a damaged copy: say so
 
     return run
 

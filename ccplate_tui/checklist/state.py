@@ -1,8 +1,32 @@
-"""The checklist's state: an append-only event log in one TOML file, crash-safe and shared.
+"""The checklist's state: an append-only event log kept as two complete copies, shared and safe.
 
-Every transition (started, passed, ticked, approved, overridden…) is an event. The whole file is
-rewritten on every append under an exclusive lock, so the CLI and the Checklist tab never lose each
-other's events, and written atomically, so a kill -9 leaves either the old file or the new one.
+Every transition (started, passed, ticked, approved, revoked…) is an event. The log is kept as
+two complete copies, `checklist.toml` and `checklist.toml.bak`, each carrying the sha256 digest
+of its events (its checksum). An append, under the folder's exclusive lock (`checklist.lock`,
+a bounded `flock`), re-reads the log, then writes the whole new log to `checklist.toml` and
+then to `checklist.toml.bak`, each atomically (temp file, fsync, rename, fsync of the folder).
+Only when both are durable is the append acknowledged (`append`/`update` return).
+
+Why two copies rather than a journal beside the TOML: the state file already is a log with a
+checksum, and the `.bak` already is a second file written atomically; making the `.bak` a
+complete copy of the *current* log instead of the previous one is the smallest change that gives
+"nothing acknowledged is lost when one file is damaged". A journal would be a third format to
+parse, replay, compact and migrate, and it must hold every event anyway to survive damage to the
+TOML — a second complete copy in another syntax. Both copies keep the old layout (`format = 1`)
+with one comment line first (`PAIR_MARK`), so an older ccplate-tui still reads them, and files
+written before this change load as they are: their `.bak` holds the previous state (a prefix of
+the main file) or is absent, and the first load under the lock rewrites both as a marked pair.
+
+On load, each copy is checked on its own (TOML, layout, seq order, digest) and the valid copy
+with the most events wins: events are only ever appended, so the newer copy holds the older one
+as a prefix, and a copy one event behind is what a writer killed between the two renames leaves
+(that event was never acknowledged; it is kept). Damage to either file — random bytes, truncation,
+zero bytes, deletion, a torn last line — therefore loses no acknowledged event: the other copy
+holds it. A damaged copy is renamed `<name>.damaged-<UTC stamp>` (kept as found) and rewritten
+from the good one. Every recovery is reported (`LoadedState.problem`, shown as `state_problem`)
+and appended to `checklist.recovery.log`, so later loads keep reporting it until that file is
+deleted. With both copies damaged nothing is silently started afresh: both are kept aside and the
+problem names them.
 
 Core module: no Textual here.
 """
@@ -10,81 +34,60 @@ Core module: no Textual here.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
 import errno
 import fcntl
-import hashlib
-import json
 import os
 import time
-import tomllib
-import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import tomli_w
 
 from ccplate_tui.atomic_file import backup_path, write_atomic
+from ccplate_tui.checklist.state_format import (
+    ACTIONS,
+    FORMAT,
+    Damaged,
+    Event,
+    EventAction,
+    EventDraft,
+    digest,
+    draft_fields,
+    parse,
+    render,
+)
+
+__all__ = [
+    "ACTIONS",
+    "FORMAT",
+    "LOCK_NAME",
+    "PAIR_MARK",
+    "RECOVERY_NAME",
+    "STATE_NAME",
+    "ChecklistStore",
+    "Event",
+    "EventAction",
+    "EventDraft",
+    "LoadedState",
+    "StateError",
+    "digest",
+    "parse",
+    "read_state_file",
+    "render",
+]
 
 STATE_NAME = "checklist.toml"
 LOCK_NAME = "checklist.lock"
-FORMAT = 1
-"""Version of the state file's layout."""
+RECOVERY_NAME = "checklist.recovery.log"
+"""One line per recovery (UTC stamp, what was found and done); reported until deleted."""
+PAIR_MARK = (
+    b"# ccplate-tui checklist log, kept as two complete copies: checklist.toml and "
+    b"checklist.toml.bak\n"
+)
+"""First line of each copy (a comment: older readers ignore it). A log without it is from before
+there were two copies, so its missing `.bak` is no damage."""
 LOCK_WAIT = 30.0
-"""Seconds to wait for another process's append; it holds the lock for one file write only."""
-
-# fmt: off
-EventAction = Literal["started", "passed", "failed", "cancelled", "interrupted", "ticked", "noted",
-                      "approved", "overridden", "reset", "watch", "revoked"]
-# fmt: on
-"""Every action a stored event may have; the parser accepts exactly these. "revoked" (undoing a
-step's latest tick, pass or approval, with a reason) came later: files without it load as before,
-but a file holding one is refused as damaged by a version that does not know it."""
-
-
-@dataclass(frozen=True)
-class EventDraft:
-    """An event before the store gives it its sequence number and time."""
-
-    who: str
-    action: EventAction
-    phase: str | None = None
-    step: str | None = None
-    """Absent for phase-level actions (override, reset)."""
-    fingerprint: str | None = None
-    """The step's fingerprint when it acted, so a later change of its definition is detected."""
-    checklist: str | None = None
-    """`Checklist.digest` at the time (informational)."""
-    note: str | None = None
-    reason: str | None = None
-    pid: int | None = None
-    """For "started": the process running the step, with its start time (pid reuse)."""
-    pid_started: float | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    """Free-form, already masked; TOML-serialisable. Frozen by convention."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One stored transition: a draft plus its place in the log (`seq`) and UTC time (`at`)."""
-
-    seq: int
-    at: datetime
-    who: str
-    action: EventAction
-    phase: str | None = None
-    step: str | None = None
-    fingerprint: str | None = None
-    checklist: str | None = None
-    note: str | None = None
-    reason: str | None = None
-    pid: int | None = None
-    pid_started: float | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+"""Seconds to wait for another process's append; it holds the lock for two file writes only."""
 
 
 class StateError(Exception):
@@ -93,45 +96,51 @@ class StateError(Exception):
 
 @dataclass(frozen=True)
 class LoadedState:
-    """The events, and what was wrong with the file (and what was done about it), if anything."""
+    """The events, and what was wrong with the files (and what was done about it), if anything."""
 
     events: tuple[Event, ...]
     problem: str | None
 
 
-ACTIONS: frozenset[str] = frozenset(typing.get_args(EventAction))
-_OPTIONAL_TEXT = ("phase", "step", "fingerprint", "checklist", "note", "reason")
-_EVENT_KEYS = frozenset(f.name for f in dataclasses.fields(Event))
+@dataclass(frozen=True)
+class _Copy:
+    """One copy of the log as found: missing (`data` None), damaged (`why`) or valid."""
 
-
-class _Damaged(Exception):
-    """The file's content is not a valid state (message: what is wrong, without the file name)."""
+    path: Path
+    data: bytes | None
+    events: tuple[Event, ...] | None
+    why: str | None = None
 
 
 class ChecklistStore:
-    """The event log of one state folder: `<state>/checklist.toml`, its `.bak` and its lock."""
+    """The event log of one state folder: `<state>/checklist.toml`, its `.bak` copy, its lock."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / STATE_NAME
         self.backup = backup_path(self.path)
+        """The second complete copy (named `.bak` since before it held the whole log)."""
         self.lock_path = self.state_dir / LOCK_NAME
+        self.recovery_log = self.state_dir / RECOVERY_NAME
         self.last_problem: str | None = None
-        """The `problem` of the latest load or append (an append may recover a damaged file)."""
+        """The `problem` of the latest load or append (an append may recover a damaged copy)."""
 
     def load(self) -> LoadedState:
-        """The stored events; a damaged file is set aside and the last good state recovered.
+        """The stored events; a damaged copy is set aside and rewritten from the other one.
 
         Never raises for damage (`problem` says what happened); raises StateError only when a
         file cannot be read at all.
         """
         if not self.path.exists() and not self.backup.exists():
-            return LoadedState((), None)
-        with contextlib.ExitStack() as stack:
-            # A read-only state folder can still be read; it just cannot be repaired.
-            with contextlib.suppress(StateError):
-                stack.enter_context(self._locked())
-            state = self._load_unlocked()[0]
+            state = LoadedState((), self._standing_notice())
+        else:
+            with contextlib.ExitStack() as stack:
+                # A read-only state folder can still be read; it just cannot be repaired.
+                locked = False
+                with contextlib.suppress(StateError):
+                    stack.enter_context(self._locked())
+                    locked = True
+                state = self._load_unlocked(locked)[0]
         self.last_problem = state.problem
         return state
 
@@ -142,7 +151,7 @@ class ChecklistStore:
     def append(self, *drafts: EventDraft) -> tuple[Event, ...]:
         """Store `drafts` as the next events (seq, UTC time) and return them as stored.
 
-        Re-reads the file under the lock first, so concurrent writers never lose an event.
+        Re-reads the log under the lock first, so concurrent writers never lose an event.
         """
         if not drafts:
             return ()
@@ -155,31 +164,23 @@ class ChecklistStore:
 
         For checks that must not race another process (e.g. "already running"): `decide` sees
         the latest events and may raise to refuse; then nothing is written. It must not call
-        back into the store (the lock is held).
+        back into the store (the lock is held). Returns once both copies are durable.
         """
         with self._locked():
-            state, current = self._load_unlocked()
+            state, current = self._load_unlocked(locked=True)
             self.last_problem = state.problem
-            fields = [_draft_fields(draft) for draft in decide(state.events)]
+            fields = [draft_fields(draft) for draft in decide(state.events)]
             if not fields:
                 return ()
             now = datetime.now(UTC)
             start = len(state.events) + 1
             new = tuple(Event(seq=start + i, at=now, **values) for i, values in enumerate(fields))
             try:
-                data = render(state.events + new)
+                data = PAIR_MARK + render(state.events + new)
                 parse(data)  # never write a file that would read back as damaged
-            except (TypeError, ValueError, _Damaged) as exc:
+            except (TypeError, ValueError, Damaged) as exc:
                 raise ValueError(f"cannot store these events: {exc}") from None
-            try:
-                if current is not None:
-                    # Our own atomic copy: a half-copied .bak would be no backup at all.
-                    write_atomic(self.backup, current)
-                write_atomic(self.path, data)
-            except OSError as exc:
-                raise StateError(
-                    f"cannot write the checklist state {self.path}: {_why(exc)}"
-                ) from exc
+            self._write_both(data, current)
         return new
 
     # -- internals ------------------------------------------------------------------------------
@@ -215,35 +216,146 @@ class ChecklistStore:
         finally:
             handle.close()
 
-    def _load_unlocked(self) -> tuple[LoadedState, bytes | None]:
-        """The state and the main file's bytes when they are valid (the next backup)."""
-        data = self._read(self.path)
-        if data is not None:
-            try:
-                return LoadedState(parse(data), None), data
-            except _Damaged as exc:
-                what = f"{self.path} is damaged ({exc})"
-                kept = self._set_aside(self.path)
-        else:
-            what, kept = f"{self.path} is missing", None
-        backup = self._read(self.backup)
-        if backup is None:
-            if data is None:
-                return LoadedState((), None), None
-            return LoadedState((), f"{what}; {kept}; no backup, starting empty"), None
+    def _write_both(self, data: bytes, previous: bytes | None) -> None:
+        """Write the new log to both copies in turn; on failure, undo the first (best effort)."""
         try:
-            events = parse(backup)
-        except _Damaged as exc:
-            kept_bak = self._set_aside(self.backup)
-            problem = f"{what}; {kept}" if kept else what
-            problem += f"; {self.backup.name} is damaged too ({exc}); {kept_bak}; starting empty"
-            return LoadedState((), problem), None
-        with contextlib.suppress(OSError):
-            # Put the good state back, so the next load is clean and the next append backs it up.
-            write_atomic(self.path, backup)
-        problem = f"{what}; {kept}" if kept else what
-        problem += f"; resumed from {self.backup.name} ({_count(len(events))})"
-        return LoadedState(events, problem), backup
+            write_atomic(self.path, data)
+        except OSError as exc:
+            raise StateError(f"cannot write the checklist state {self.path}: {_why(exc)}") from exc
+        try:
+            write_atomic(self.backup, data)
+        except OSError as exc:
+            # Not acknowledged: put the first copy back, so the event does not appear later.
+            with contextlib.suppress(OSError):
+                if previous is None:
+                    self.path.unlink()
+                else:
+                    write_atomic(self.path, previous)
+            raise StateError(
+                f"cannot write the checklist state {self.backup}: {_why(exc)}; nothing was recorded"
+            ) from exc
+
+    def _examine(self, path: Path, twin: _Copy | None = None) -> _Copy:
+        """Read and check one copy (parsed once when it is byte for byte its `twin`)."""
+        data = self._read(path)
+        if data is None:
+            return _Copy(path, None, None)
+        if twin is not None and twin.data == data:
+            return _Copy(path, data, twin.events, twin.why)
+        try:
+            return _Copy(path, data, parse(data))
+        except Damaged as exc:
+            return _Copy(path, data, None, str(exc))
+
+    def _load_unlocked(self, locked: bool) -> tuple[LoadedState, bytes | None]:
+        """The state, and the bytes both copies hold once repaired (None: no log yet).
+
+        Only with the lock held are copies set aside, rewritten and the recovery logged.
+        """
+        main = self._examine(self.path)
+        other = self._examine(self.backup, twin=main)
+        if main.data is None and other.data is None:
+            return LoadedState((), self._standing_notice()), None
+        valid = [copy for copy in (main, other) if copy.events is not None]
+        if not valid:
+            return self._nothing_left(main, other, locked), None
+        best = max(valid, key=lambda copy: len(copy.events or ()))  # the main file on a tie
+        assert best.events is not None and best.data is not None
+        found: list[str] = []
+        reported: set[Path] = set()
+        for copy in (main, other):
+            if copy is best or copy.events == best.events:
+                continue
+            before = len(found)
+            name = copy.path if copy is main else copy.path.name
+            if copy.data is None:
+                # A log from before there were two copies may well have no `.bak`.
+                if copy is main or best.data.startswith(PAIR_MARK):
+                    found.append(f"{name} is missing")
+            elif copy.events is None:
+                found.append(f"{name} is damaged ({copy.why}); {self._set_aside(copy, locked)}")
+            elif best.events[: len(copy.events)] != copy.events:
+                found.append(
+                    f"{name} disagrees with {best.path.name} from event "
+                    f"{_first_difference(copy.events, best.events)} on; "
+                    f"{self._set_aside(copy, locked)}"
+                )
+            elif copy is main:
+                found.append(f"{name} held only {_count(len(copy.events))} (an older copy?)")
+            # else: the second copy is one write behind (a writer killed between its two
+            # renames, or a log from before): it is brought up to date below, quietly.
+            if len(found) > before:
+                reported.add(copy.path)
+        # Both copies hold the marked log from here on (a log from before is migrated).
+        marked = best.data if best.data.startswith(PAIR_MARK) else PAIR_MARK + best.data
+        mended: list[str] = []
+        for copy in (main, other) if locked else ():
+            if copy.data == marked:
+                continue
+            try:
+                write_atomic(copy.path, marked)
+            except OSError as exc:
+                found.append(f"could not rewrite {copy.path.name} ({_why(exc)})")
+            else:
+                if copy.path in reported:
+                    mended.append(copy.path.name)
+        if not found:
+            return LoadedState(best.events, self._standing_notice()), marked
+        problem = "; ".join(found) + (
+            f"; resumed from {best.path.name}, the intact copy ({_count(len(best.events))})"
+        )
+        if mended:
+            problem += f" and rewrote {' and '.join(mended)} from it"
+        return LoadedState(best.events, self._record(problem, locked)), marked
+
+    def _nothing_left(self, main: _Copy, other: _Copy, locked: bool) -> LoadedState:
+        """Neither copy is valid: keep the damaged ones aside and say so; never a quiet start."""
+        found: list[str] = []
+        for copy in (main, other):
+            name = copy.path if copy is main else copy.path.name
+            if copy.data is None:
+                found.append(f"{name} is missing")
+            else:
+                found.append(f"{name} is damaged ({copy.why}); {self._set_aside(copy, locked)}")
+        problem = (
+            "; ".join(found) + "; no intact copy of the checklist log is left, so it starts "
+            "empty: no recorded event could be recovered (the damaged files are kept for a "
+            "post-mortem)"
+        )
+        return LoadedState((), self._record(problem, locked))
+
+    def _record(self, problem: str, locked: bool) -> str:
+        """Append the recovery to the recovery log (under the lock), so later loads report it."""
+        if not locked:
+            return problem
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        line = f"{stamp} {' '.join(problem.split())}\n".encode()
+        try:
+            fd = os.open(self.recovery_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            return f"{problem} (could not note it in {self.recovery_log.name}: {_why(exc)})"
+        return f"{problem} (noted in {self.recovery_log.name}; delete it once checked)"
+
+    def _standing_notice(self) -> str | None:
+        """An earlier recovery, from the recovery log: reported until the log is deleted."""
+        try:
+            text = self.recovery_log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            return None
+        stamp, _, what = lines[-1].partition(" ")
+        earlier = f" ({len(lines)} recoveries in all)" if len(lines) > 1 else ""
+        return (
+            f"the checklist log was recovered at {stamp}{earlier}: {what}. Delete "
+            f"{self.recovery_log} once checked to clear this notice"
+        )
 
     def _read(self, path: Path) -> bytes | None:
         try:
@@ -253,8 +365,11 @@ class ChecklistStore:
         except OSError as exc:
             raise StateError(f"cannot read the checklist state {path}: {_why(exc)}") from exc
 
-    def _set_aside(self, path: Path) -> str:
-        """Rename a damaged file to `<name>.damaged-<UTC stamp>`; says what was done."""
+    def _set_aside(self, copy: _Copy, locked: bool) -> str:
+        """Rename a bad copy to `<name>.damaged-<UTC stamp>`; says what was done."""
+        if not locked:
+            return "left as it is (the state folder could not be locked)"
+        path = copy.path
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         target = path.with_name(f"{path.name}.damaged-{stamp}")
         n = 1
@@ -268,164 +383,21 @@ class ChecklistStore:
         return f"kept it as {target.name}"
 
 
-def render(events: tuple[Event, ...] | list[Event]) -> bytes:
-    """The state file's bytes for `events` (format, digest, then one table per event)."""
-    doc: dict[str, Any] = {
-        "format": FORMAT,
-        "digest": digest(events),
-        "events": [_to_toml(event) for event in events],
-    }
-    return tomli_w.dumps(doc).encode("utf-8")
-
-
-def parse(data: bytes) -> tuple[Event, ...]:
-    """The events of a state file's bytes; raises `_Damaged` naming what is wrong."""
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise _Damaged(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _Damaged(f"not valid TOML: {exc}") from None
-    unknown = sorted(set(doc) - {"format", "digest", "events"})
-    if unknown:
-        raise _Damaged(f"unknown top-level key `{unknown[0]}`")
-    if doc.get("format") != FORMAT or isinstance(doc.get("format"), bool):
-        raise _Damaged(f"`format` is {doc.get('format')!r}, expected {FORMAT}")
-    stored = doc.get("digest")
-    if not isinstance(stored, str):
-        raise _Damaged("`digest` is missing or not a string")
-    raw = doc.get("events", [])
-    if not isinstance(raw, list):
-        raise _Damaged("`events` is not an array of tables")
-    events = tuple(_from_toml(i, item) for i, item in enumerate(raw))
-    if digest(events) != stored:
-        raise _Damaged("its digest does not match its events: edited by hand?")
-    return events
-
-
 def read_state_file(path: Path) -> tuple[Event, ...]:
-    """The events of one state file (e.g. a `.bak`); StateError when it is unreadable or damaged."""
+    """The events of one copy (e.g. a `.bak`); StateError when it is unreadable or damaged."""
     try:
         return parse(path.read_bytes())
     except OSError as exc:
         raise StateError(f"cannot read the checklist state {path}: {_why(exc)}") from exc
-    except _Damaged as exc:
+    except Damaged as exc:
         raise StateError(f"{path} is damaged ({exc})") from None
 
 
-def digest(events: tuple[Event, ...] | list[Event]) -> str:
-    """sha256 over the canonical JSON of `events`: any hand edit changes it.
-
-    `default=str` covers the TOML date/time values; `_clean` lets nothing else in.
-    """
-    plain = [_to_toml(event) for event in events]
-    text = json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _to_toml(event: Event) -> dict[str, Any]:
-    """The event as its TOML table: None fields left out, evidence last (a sub-table)."""
-    table: dict[str, Any] = {}
-    for f in dataclasses.fields(Event):
-        value = getattr(event, f.name)
-        if f.name == "at":
-            value = value.astimezone(UTC)
-        if value is not None and not (f.name == "evidence" and not value):
-            table[f.name] = dict(value) if f.name == "evidence" else value
-    return table
-
-
-def _from_toml(index: int, item: object) -> Event:
-    where = f"events[{index}]"
-    if not isinstance(item, dict):
-        raise _Damaged(f"{where} is not a table")
-    seq = item.get("seq")
-    where = f"{where} (seq {seq!r})"
-    unknown = sorted(set(item) - _EVENT_KEYS)
-    if unknown:
-        raise _Damaged(f"{where} has an unknown key `{unknown[0]}`")
-    if not _is_int(seq) or seq != index + 1:
-        raise _Damaged(f"{where}: expected seq {index + 1} (events missing or out of order)")
-    at = item.get("at")
-    if not isinstance(at, datetime) or at.tzinfo is None:
-        raise _Damaged(f"{where}: `at` must be a date-time with a UTC offset, got {at!r}")
-    who = item.get("who")
-    if not isinstance(who, str) or not who:
-        raise _Damaged(f"{where}: `who` must be a non-empty string")
-    action = item.get("action")
-    if action not in ACTIONS:
-        raise _Damaged(f"{where}: unknown action {action!r}")
-    for key in _OPTIONAL_TEXT:
-        if key in item and not isinstance(item[key], str):
-            raise _Damaged(f"{where}: `{key}` must be a string")
-    if "pid" in item and not _is_int(item["pid"]):
-        raise _Damaged(f"{where}: `pid` must be an integer")
-    pid_started = item.get("pid_started")
-    if pid_started is not None and not _is_number(pid_started):
-        raise _Damaged(f"{where}: `pid_started` must be a number")
-    evidence = item.get("evidence", {})
-    if not isinstance(evidence, dict):
-        raise _Damaged(f"{where}: `evidence` must be a table")
-    return Event(
-        seq=seq,
-        at=at.astimezone(UTC),
-        who=who,
-        action=action,
-        **{key: item.get(key) for key in _OPTIONAL_TEXT},
-        pid=item.get("pid"),
-        pid_started=None if pid_started is None else float(pid_started),
-        evidence=evidence,
-    )
-
-
-def _draft_fields(draft: EventDraft) -> dict[str, Any]:
-    """The draft's fields, with text and evidence made TOML-safe (ValueError: caller's bug)."""
-    if not isinstance(draft.who, str) or not draft.who.strip():
-        raise ValueError("an event needs a non-empty `who`")
-    if draft.action not in ACTIONS:
-        raise ValueError(f"unknown event action {draft.action!r}")
-    values = {f.name: getattr(draft, f.name) for f in dataclasses.fields(EventDraft)}
-    for key in ("who", *_OPTIONAL_TEXT):
-        if isinstance(values[key], str):
-            values[key] = _text(values[key])
-    if _is_number(draft.pid_started):
-        values["pid_started"] = float(draft.pid_started)  # type: ignore[arg-type]
-    values["evidence"] = _clean(draft.evidence, "evidence")
-    return values
-
-
-def _clean(value: Any, where: str) -> Any:
-    """`value` as TOML can hold it: tables drop None entries, tuples become arrays."""
-    if isinstance(value, Mapping):
-        table: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{where}: key {key!r} is not a string")
-            if item is not None:
-                table[_text(key)] = _clean(item, f"{where}.{key}")
-        return table
-    if isinstance(value, list | tuple):
-        if any(item is None for item in value):
-            raise ValueError(f"{where}: an array cannot hold None")
-        return [_clean(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, bool | int | float | dt.datetime | dt.date | dt.time):
-        return value
-    raise ValueError(f"{where}: cannot store a {type(value).__name__}")
-
-
-def _text(value: str) -> str:
-    """The string, with lone surrogates (undecodable output bytes) replaced: UTF-8 must encode."""
-    return value.encode("utf-8", "replace").decode("utf-8")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _first_difference(a: Sequence[Event], b: Sequence[Event]) -> int:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i + 1
+    return min(len(a), len(b)) + 1
 
 
 def _count(n: int) -> str:

@@ -45,14 +45,16 @@ def open_history(state_dir: Path | str, *, create: bool = True) -> HistoryStore 
     """The history of `state_dir`, with its old JSON records imported (the first time).
 
     With `create` False, None when the folder has neither a history nor old records (nothing is
-    created just to find it empty). Raises HistoryError (an OSError) for a damaged database and
-    OSError when the folder cannot be created.
+    created just to find it empty). With `create` (opened for writing), a damaged or empty file
+    is moved aside and a new history started: the store's `moved_aside` says so. Raises
+    HistoryError (an OSError; DamagedHistory when reading a damaged file) for a history that
+    cannot be used and OSError when the folder cannot be created.
     """
     path = history_path(state_dir)
     legacy = records_dir(state_dir)
     if not create and not path.exists() and not _has_records(legacy):
         return None
-    store = HistoryStore(path)
+    store = HistoryStore(path, move_damaged=create)
     try:
         import_legacy_records(store, legacy)
     except BaseException:

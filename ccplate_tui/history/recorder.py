@@ -3,8 +3,10 @@
 Creating a `HistoryRecorder` begins the run in the store (its config as resolved, secrets masked;
 the config file's hash; the git commit of the config's folder). Pass it to `LoadRun(observers=…)`
 (or call it with each RunUpdate from another engine), `annotate` operator actions, and `finish`
-with the RunResult. A history that fails mid-run never stops the run: the recorder warns once and
-keeps trying, and the caller learns from `finish` whether the run was recorded.
+with the RunResult. A history that fails mid-run (any SQLite or OS error: a full disk, the file
+removed) never stops the run: the recorder warns once and keeps trying, and the caller learns from
+`finish` whether the run was recorded and from `incomplete` what is missing. After each write the
+files are watched (integrity.py): a deleted `-wal` is rescued and noted in `notices`.
 
 Core module: no Textual here.
 """
@@ -17,6 +19,7 @@ import logging
 import math
 import os
 import re
+import sqlite3
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
@@ -25,7 +28,7 @@ from typing import Any
 
 from ccplate_tui.config.model import CheckSpec, Config
 from ccplate_tui.config.thresholds import ThresholdSpec
-from ccplate_tui.history.schema import HistoryError
+from ccplate_tui.history.integrity import file_identity, watch_files
 from ccplate_tui.history.store import HistoryStore
 from ccplate_tui.load.engine import RunPlan, RunUpdate
 from ccplate_tui.load.results import RunResult
@@ -34,6 +37,8 @@ from ccplate_tui.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 
+_FAILURES = (sqlite3.Error, OSError, ValueError)
+"""What a write may raise (HistoryError is an OSError): recorded, never raised into the run."""
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _GIT_TIMEOUT = 5.0
 
@@ -56,6 +61,12 @@ class HistoryRecorder:
         self.store = store
         self.error: str | None = None
         """The first recording failure, if any (the run went on regardless)."""
+        self.failures = 0
+        """Writes that failed (intervals, annotations, the end)."""
+        self.intervals = 0
+        self.lost_intervals = 0
+        self.notices: list[str] = []
+        """Things that went wrong with the files and were put right (nothing lost)."""
         self.finished = False
         folder = Path(config.path).resolve().parent
         self.run_id = store.begin_run(
@@ -69,19 +80,57 @@ class HistoryRecorder:
             engine=engine,
             baseline_for=baseline_for,
         )
+        self._identity = file_identity(store.path)
 
     def __call__(self, update: RunUpdate) -> None:
         """Store the update's interval (committed at once); never raises."""
+        self.intervals += 1
         try:
             self.store.add_interval(self.run_id, update.snapshot)
-        except (HistoryError, ValueError) as exc:
+            self._watch()
+        except _FAILURES as exc:
+            self.lost_intervals += 1
             self._failed(exc)
+
+    @property
+    def incomplete(self) -> str | None:
+        """Why the history lacks part of this run, for the end of the run; None when it has it."""
+        if self.error is None:
+            return None
+        lost = ""
+        if self.lost_intervals:
+            lost = f"{self.lost_intervals} of {self.intervals} intervals could not be written; "
+        return f"{lost}{self.failures} write(s) failed, the first: {self.error}"
+
+    def end_notes(self) -> list[str]:
+        """Warning lines for the end of the run: a damaged history moved aside, a rescued file,
+        what is missing from the history and why (the run's own figures stay true)."""
+        notes: list[str] = []
+        moved = getattr(self.store, "moved_aside", None)
+        if moved is not None:
+            notes.append(
+                f"the damaged run history was moved aside to {moved.aside}; this run is "
+                f"{self.run_id} in a new history, {moved.path}"
+            )
+        notes.extend(self.notices)
+        if self.incomplete is not None:
+            notes.append(
+                f"the run history is incomplete for {self.run_id}: {self.incomplete} (the "
+                "results above are complete; only the history lacks them)"
+            )
+        return notes
+
+    def _watch(self) -> None:
+        note = watch_files(self.store, self._identity)
+        if note is not None and note not in self.notices:
+            self.notices.append(note)
+            log.warning("%s", note)
 
     def annotate(self, kind: str, text: str, at: float | None = None) -> bool:
         """Note an operator action (`stop`, `abort`, `fault`) or a `note`; False if not stored."""
         try:
             self.store.annotate(self.run_id, kind, text, at)
-        except HistoryError as exc:
+        except _FAILURES as exc:
             self._failed(exc)
             return False
         return True
@@ -102,7 +151,8 @@ class HistoryRecorder:
             self.annotate("note", "; ".join(result.notes)[:2000] or "the run failed", ended)
         try:
             self.store.finish_run(self.run_id, result)
-        except (HistoryError, KeyError) as exc:
+            self._watch()
+        except (*_FAILURES, KeyError) as exc:
             self._failed(exc)
             return False
         self.finished = True
@@ -112,13 +162,15 @@ class HistoryRecorder:
         """End the run as `error` without a result (the engine itself failed); never raises."""
         try:
             self.store.end_run(self.run_id, "error", reason)
-        except (HistoryError, ValueError) as exc:
+            self._watch()
+        except _FAILURES as exc:
             self._failed(exc)
             return False
         self.finished = True
         return True
 
     def _failed(self, exc: Exception) -> None:
+        self.failures += 1
         if self.error is None:
             self.error = str(exc)
             log.warning("the run history could not record run %s: %s", self.run_id, exc)

@@ -4,7 +4,8 @@
 new database runs them all and an old one only the missing ones, after a backup of the file as it
 was (`history.sqlite3.v<N>.bak`, made with SQLite's backup API so it is consistent even while
 another process writes). A file that is not a database, is damaged, or was written by a newer
-version raises HistoryError and is never changed, let alone deleted.
+version raises HistoryError and is never changed, let alone deleted (integrity.py checks a file
+before it is opened, and moves a damaged one aside when it is opened for writing).
 
 Core module: no Textual here.
 """

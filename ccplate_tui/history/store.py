@@ -3,7 +3,7 @@
 One file per state folder (`<state>/history.sqlite3`, WAL mode: readers never wait for the
 recording run). Each interval is committed as it arrives, so a run killed with kill -9 keeps
 everything up to its last interval; the next open marks it interrupted. Opening never deletes or
-rewrites a damaged file: it raises HistoryError, and callers go on without history.
+rewrites a damaged file (integrity.py moves it aside when it is opened for writing).
 
 Core module: no Textual here.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ccplate_tui.history.headline import finite, headline
+from ccplate_tui.history.integrity import prepare_file
 from ccplate_tui.history.measures import RunMeasures, UnknownRun
 from ccplate_tui.history.measures import dumps as _dumps
 from ccplate_tui.history.measures import from_dict as _dataclass
@@ -81,9 +82,10 @@ class HistoryStore(RunMeasures):
     (measures.py).
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, move_damaged: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.moved_aside = prepare_file(self.path, move_damaged=move_damaged)
         self._db = open_database(self.path)
         try:
             self.mark_interrupted()
@@ -94,6 +96,18 @@ class HistoryStore(RunMeasures):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def reconnect(self) -> None:
+        """Checkpoint every committed write into the file, then reopen it (a new `-wal`)."""
+        with self._lock:
+            try:
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise as_history_error(self.path, exc) from exc
+            if busy:  # a reader holds frames back: try again after the next write
+                raise HistoryError(f"{self.path}: a reader held off a checkpoint of the history")
+            self._db.close()
+            self._db = open_database(self.path)
 
     def __enter__(self) -> HistoryStore:
         return self

@@ -121,6 +121,8 @@ class ChecklistProgress:
     as `monitor_errors at 0.01`."""
     evidence: Evidence = NO_EVIDENCE
     """The checklist's state: when it last changed."""
+    state_problem: str | None = None
+    """What was wrong with the checklist's state files and what was done (a recovery)."""
 
 
 def evaluate_release(
@@ -394,10 +396,14 @@ def _checklist(progress: ChecklistProgress | None) -> Criterion:
     if progress is None:
         return Criterion(name, target, "not set up", "unknown", NO_EVIDENCE, CHECKLIST_MISSING)
     ev = progress.evidence
+    details = []
     if progress.rehearsed:
-        detail = "rehearsed: " + ", ".join(progress.rehearsed)
+        details.append("rehearsed: " + ", ".join(progress.rehearsed))
+    if progress.state_problem:
+        details.append(f"state_problem: {progress.state_problem}")
+    if details:
         ev = Evidence(ev.source if ev.source != "none" else "checklist", started_at=ev.started_at,
-                      rehearsal=True, detail=detail)  # fmt: skip
+                      rehearsal=bool(progress.rehearsed), detail="; ".join(details))  # fmt: skip
     if progress.total <= 0:
         reason = "Deploy checklist unknown: it has no steps"
         return Criterion(name, target, "no steps", "unknown", ev, reason)

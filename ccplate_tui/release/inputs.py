@@ -138,7 +138,7 @@ def checklist_progress(checklist: Checklist | None, state_dir: Path) -> Checklis
     if checklist is None:
         return None
     loaded = ChecklistStore(state_dir).load()
-    return progress_of(build_view(checklist, loaded.events))
+    return progress_of(build_view(checklist, loaded.events, problem=loaded.problem))
 
 
 def progress_of(view: ChecklistView) -> ChecklistProgress:
@@ -154,7 +154,7 @@ def progress_of(view: ChecklistView) -> ChecklistProgress:
             if state.status == "passed" and scale is not None and scale < 1.0:
                 rehearsed.append(f"{state.step.id} at time scale {scale:g}")
     evidence = Evidence("checklist", started_at=last.timestamp() if last else None)
-    return ChecklistProgress(done, total, tuple(rehearsed), evidence)
+    return ChecklistProgress(done, total, tuple(rehearsed), evidence, view.problem)
 
 
 def _scale(evidence: Mapping[str, Any] | None) -> float | None:

@@ -517,8 +517,10 @@ async def test_a_damaged_state_file_is_named_at_the_top(tmp_path: Path, demo_tar
         text = str(banner.render())
         assert "checklist.toml is damaged" in text and "resumed from checklist.toml.bak" in text
         assert status(app, "review") == "awaiting_approval"  # the last good state
-        # The next polls read a clean file (the load mended it): the problem stays shown.
-        await wait_for(pilot, lambda: None in problems[1:], what="a poll to read the clean file")
+        # The next polls read a mended pair, and still name the recovery (its notice stays
+        # until the recovery log is deleted): the banner stays shown.
+        await wait_for(pilot, lambda: len(problems) > 1, what="a poll after the recovery")
+        assert "recovered at" in (problems[-1] or "")
         await pilot.pause()
         assert pane(app).query_one("#checklist-problem", Static).display
 

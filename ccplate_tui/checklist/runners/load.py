@@ -28,6 +28,7 @@ from ccplate_tui.load.run_records import (
     record_run,
     safe_url,
 )
+from ccplate_tui.load.run_registry import RegistryError
 from ccplate_tui.loopback import RemoteTargetRefused, check_target
 from ccplate_tui.masking import mask_secrets
 from ccplate_tui.run_claim import ClaimPublisher, FolderBusy, claim_folder
@@ -128,7 +129,7 @@ def _run_now(
         claim = claim_folder(
             ctx.state_dir, [scenario], owner=f"checklist step {step.id}", beside=""
         )
-    except FolderBusy as exc:
+    except (FolderBusy, RegistryError) as exc:
         return _failed(str(exc), base)
     run.observers.append(ClaimPublisher(claim, plan.scenarios))
     with claim:
