@@ -176,6 +176,10 @@ class HistoryActions:
         try:
             store = open_history(self.state_dir)
             assert store is not None  # create=True
+            if store.moved_aside is not None:  # a damaged history, never written into
+                self.call_from_thread(
+                    self._say, store.moved_aside.message, severity="warning", timeout=15
+                )
             details = resolve_baseline_details(store, self.config, plan)
             recorder = HistoryRecorder(
                 store,
@@ -206,7 +210,10 @@ class HistoryActions:
         recorder = self.recorder
         if recorder is None:
             return self._history_broken
-        if not recorder.finish(result):
+        finished = recorder.finish(result)
+        for note in recorder.end_notes():  # what the history lacks and why
+            self.call_from_thread(self._say, note, severity="warning", timeout=15)
+        if not finished:
             return False
         errors = result.totals.server_errors()
         if errors > 0:

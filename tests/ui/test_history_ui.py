@@ -226,3 +226,26 @@ def test_watch_k6_bad_usage_exits_2(tmp_path: Path, capsys) -> None:
     assert "nope" in capsys.readouterr().err
     assert build_watch_app(_watch_args(str(path), "quick")) == 2
     assert "--config" in capsys.readouterr().err
+
+
+async def test_a_damaged_sqlite_history_is_moved_aside_and_the_dashboard_says_so(
+    demo_target: str, tmp_path: Path
+) -> None:
+    """A real history with random bytes mid-file: the dashboard's run never writes into it, it
+    is kept aside byte for byte, and the notice names both files."""
+    from tests.test_history_integrity import _damaged
+
+    app = make_app(write_config(tmp_path, demo_target))
+    path, before, _mtime = _damaged(app.state_dir, "random-4k-mid-file")
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        await _run(app, pilot, log, ("quick",))
+        notices = log.notices()
+    assert any(str(path) in n and ".damaged-" in n for n in notices), notices
+    companions = ("-wal", "-shm", "-journal")
+    kept = [
+        p for p in path.parent.glob("history.sqlite3.damaged-*") if not p.name.endswith(companions)
+    ]
+    assert kept and kept[0].read_bytes() == before
+    with open_history(app.state_dir) as store:  # type: ignore[union-attr]
+        assert [run.names for run in store.runs()] == [("quick",)]
