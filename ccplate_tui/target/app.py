@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CollectorRegistry
 
 from ccplate_tui import __version__
@@ -39,13 +40,22 @@ from ccplate_tui.target.faults import (
     Faults,
     faults_from_mapping,
 )
+from ccplate_tui.target.json_body import JsonBodyError, JsonTooDeep, loads_bounded
 from ccplate_tui.target.npm_demo import add_npm_routes
+from ccplate_tui.target.request_guard import (
+    MAX_ID_DIGITS,
+    loopback_only,
+    parse_path_id,
+    plain_bodies_only,
+    unreadable_body,
+)
 from ccplate_tui.target.sentry_ingest import add_sentry_routes
 from ccplate_tui.target.store import DatabaseBusy, SchemaLocked, TargetStore
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1000 * 1000  # "10 MB" in the project's units (config.units: MB = 10^6)
+MAX_ADMIN_BODY_BYTES = 64 * 1024  # a faults object is well under 1 KB; 64 slow rules fit too
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file bytes
 _CHUNK = 256 * 1024
 _MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -161,11 +171,15 @@ def _json_error(status: int, message: str, **extra: Any) -> web.Response:
 # request bodies -----------------------------------------------------------------------------
 
 
-async def _read_json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
+async def _read_json_object(request: web.Request, max_bytes: int | None = None) -> dict[str, Any]:
+    """The body as a JSON object; ApiError 400 (bad or too deep JSON) or 413 (over max_bytes)."""
+    length = request.content_length or 0
+    raw = b"" if max_bytes is not None and length > max_bytes else await request.read()
+    if max_bytes is not None and max(length, len(raw)) > max_bytes:
+        raise ApiError(413, f"body too large: the limit is {max_bytes} bytes", limit=max_bytes)
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = loads_bounded(raw)
+    except JsonBodyError as exc:
         raise ApiError(400, f"malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"expected a JSON object, got a JSON {type(data).__name__}")
@@ -177,7 +191,7 @@ async def _read_fields(request: web.Request) -> tuple[dict[str, Any], bool]:
     if request.content_type in _FORM_TYPES:
         try:
             form = await request.post()
-        except (ValueError, AssertionError) as exc:
+        except (ValueError, AssertionError, LookupError) as exc:  # LookupError: a bad charset
             raise ApiError(400, f"malformed form body: {exc}") from None
         return {key: value for key, value in form.items() if isinstance(value, str)}, True
     if request.content_type == "application/json" or request.content_type.endswith("+json"):
@@ -343,7 +357,10 @@ async def upload_file(request: web.Request) -> web.Response:
 
 
 def _file_id(request: web.Request) -> int:
-    return int(request.match_info["id"])  # the route only matches digits
+    file_id = parse_path_id(request.match_info["id"])
+    if file_id is None:  # no row has it: too long for SQLite's integers, or not ASCII digits
+        raise ApiError(404, "file not found", detail=f"ids are 1 to {MAX_ID_DIGITS} digits")
+    return file_id
 
 
 async def file_metadata(request: web.Request) -> web.Response:
@@ -369,8 +386,10 @@ def _preferences(fields: dict[str, Any], from_form: bool) -> dict[str, Any]:
     if from_form and isinstance(value, str):
         # k6 posts a plain object as form fields, so nested preferences arrive as text.
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads_bounded(value)
+        except JsonTooDeep as exc:
+            raise ApiError(400, f"preferences: {exc}") from None
+        except JsonBodyError:
             return {"text": value}
     if not isinstance(value, dict):
         raise ApiError(400, f"preferences: expected an object, got {type(value).__name__}")
@@ -451,7 +470,7 @@ async def get_faults(request: web.Request) -> web.Response:
 async def change_faults(request: web.Request) -> web.Response:
     """PUT replaces the faults, PATCH changes the keys given; 400 names a bad key or value."""
     state = _state(request)
-    data = await _read_json_object(request)
+    data = await _read_json_object(request, MAX_ADMIN_BODY_BYTES)
     base = state.injector.faults if request.method == "PATCH" else NO_FAULTS
     try:
         faults = faults_from_mapping(data, base)
@@ -512,6 +531,8 @@ async def _answer(
         return _json_error(exc.status, exc.message, **exc.extra)
     except web.HTTPException as exc:
         return _http_exception_json(exc, request)
+    except (HttpProcessingError, web.RequestPayloadError) as exc:  # an unreadable body, not a bug
+        return unreadable_body(request, exc)
     except DatabaseBusy:
         return _json_error(503, "database busy, retry later")
     except ConnectionError:
@@ -638,7 +659,12 @@ def build_app(faults: Faults | None = None, db_path: str | Path | None = None) -
     state.reporter.dropper.set_rate(state.injector.faults.sentry_drop)
     # Above the upload limit so JSON uploads reach the handler, which answers 413 itself.
     app = web.Application(
-        client_max_size=2 * MAX_UPLOAD_BYTES, middlewares=[_make_middleware(state)]
+        client_max_size=2 * MAX_UPLOAD_BYTES,
+        middlewares=[
+            loopback_only(ADMIN_PREFIX),
+            _make_middleware(state),
+            plain_bodies_only(("/api/", ADMIN_PREFIX)),
+        ],
     )
     app[STATE_KEY] = state
     # A lambda: DELETE /__admin/stats replaces state.stats, so it is looked up at each scrape.

@@ -21,12 +21,19 @@ Scope: unless `paths` is given, faults hit every `/api/*` path except `/api/heal
 monitoring keeps working while the API misbehaves; an explicit `paths=/api/health` still
 faults it. `/__admin/*` and the capture drill's `/api/sentry-example-api` are never faulted: the
 faults can always be switched off again, and every drill call raises exactly one error.
+
+Bounds (a value outside them is a ValueError naming the key, the limit and the value, cut short):
+rates are finite numbers in [0, 1]; latency, jitter and each slow rule are at most MAX_DELAY_S
+(60 s); db_slow at most MAX_DB_SLOW_S; a number or duration is at most MAX_VALUE_CHARS long and
+written in ASCII digits; at most MAX_RULES slow rules and path globs of MAX_PATTERN_CHARS each;
+seeds fit a signed 64-bit integer.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -37,6 +44,19 @@ from ccplate_tui.config.units import format_duration, parse_duration
 RATE_KEYS = ("error_rate", "drop_rate", "reset_rate", "garbage_rate", "sentry_drop")
 DURATION_KEYS = ("latency", "jitter")
 FAULT_KEYS = (*RATE_KEYS, *DURATION_KEYS, "slow", "db_slow", "paths", "seed")
+MAX_DELAY_S = 60.0
+"""The bound of every delay (latency, jitter, each slow rule): k6's default request timeout is
+60 s, so a longer delay only turns the request into a timeout, and a target sleeping for hours
+would keep its connections (and its shutdown) waiting that long."""
+MAX_VALUE_CHARS = 32
+"""A number or duration is at most this many characters: '1m30s' needs 5, and a 400-digit number
+is a mistake (or an attack), not a setting."""
+MAX_RULES = 64
+"""At most this many slow rules, and as many path globs: each request is matched against them."""
+MAX_PATTERN_CHARS = 256
+"""A slow rule's or a scope glob's path pattern is at most this long."""
+MAX_SEED = 2**63 - 1
+"""Seeds are integers in [-MAX_SEED, MAX_SEED] (what a 64-bit signed integer holds)."""
 MAX_DB_SLOW_S = 0.1
 """db_slow's bound: the busy work blocks the target's event loop (SQLite runs on it), so a
 larger value per statement would starve every endpoint, the admin one that turns it off too."""
@@ -133,52 +153,73 @@ class Faults:
 NO_FAULTS = Faults()
 
 
+def _shown(value: object) -> str:
+    """A short repr for an error message: long values are cut, huge integers described."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:50] + f"... ({len(text)} characters)"
+
+
 def _expected(key: str, what: str, got: object) -> ValueError:
-    return ValueError(f"{key}: expected {what}, got {got!r}")
+    return ValueError(f"{key}: expected {what}, got {_shown(got)}")
+
+
+def _short_text(value: str) -> str | None:
+    """`value` stripped, or None when it is too long to be a setting or has non-ASCII digits."""
+    text = value.strip()
+    if len(text) > MAX_VALUE_CHARS or any(ch.isdigit() and not ch.isascii() for ch in text):
+        return None
+    return text
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _number(value: object) -> float | int | None:
+    """A JSON or text number (ASCII digits, finite), else None; bools are not numbers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = _short_text(value)
+        if text is None or not _NUMBER.fullmatch(text):
+            return None
+        number = float(text)
+        return number if math.isfinite(number) else None
+    return None
 
 
 def _parse_rate(key: str, value: object) -> float:
     what = "a number between 0 and 1"
-    if isinstance(value, bool):
+    rate = _number(value)
+    if rate is None or not 0 <= rate <= 1:
         raise _expected(key, what, value)
-    if isinstance(value, int | float):
-        rate = float(value)
-    elif isinstance(value, str):
-        try:
-            rate = float(value.strip())
-        except ValueError:
-            raise _expected(key, what, value) from None
-    else:
-        raise _expected(key, what, value)
-    if math.isnan(rate) or not 0.0 <= rate <= 1.0:
-        raise _expected(key, what, value)
-    return rate
+    return float(rate)
 
 
 def _parse_delay(key: str, value: object) -> float:
-    """Seconds from '200ms'/'1.5s', or from a bare number meaning milliseconds."""
-    what = "a duration like '200ms' or '1.5s', or a number of milliseconds"
-    if isinstance(value, bool):
-        raise _expected(key, what, value)
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
+    """Seconds from '200ms'/'1.5s', or from a bare number meaning milliseconds; at most
+    MAX_DELAY_S."""
+    what = f"a duration like '200ms' or '1.5s', or a number of milliseconds, up to {MAX_DELAY_S:g}s"
+    millis = _number(value)
+    if millis is not None:
+        if not 0 <= millis <= MAX_DELAY_S * 1000:
             raise _expected(key, what, value)
-        return float(value) / 1000.0
-    if not isinstance(value, str):
+        return float(millis) / 1000.0
+    text = _short_text(value) if isinstance(value, str) else None
+    if text is None:
         raise _expected(key, what, value)
-    text = value.strip()
     try:
-        millis = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(millis) or millis < 0:
-            raise _expected(key, what, value)
-        return millis / 1000.0
-    try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
     except ValueError:
         raise _expected(key, what, value) from None
+    if not 0 <= seconds <= MAX_DELAY_S:  # also false for inf and nan
+        raise _expected(key, what, value)
+    return seconds
 
 
 def _parse_db_slow(value: object) -> float:
@@ -202,18 +243,26 @@ def _split_list(value: object, key: str, what: str) -> list[str]:
         items = list(value)
     else:
         raise _expected(key, what, value)
-    return [item.strip() for item in items if item.strip()]
+    found = [item.strip() for item in items if item.strip()]
+    if len(found) > MAX_RULES:
+        raise ValueError(f"{key}: expected at most {MAX_RULES} entries, got {len(found)}")
+    for item in found:
+        if len(item) > MAX_PATTERN_CHARS + MAX_VALUE_CHARS:
+            raise _expected(key, f"{what}, each at most {MAX_PATTERN_CHARS} characters", item)
+    return found
 
 
 def _parse_slow(value: object) -> tuple[SlowRule, ...]:
-    what = "PATH:DURATION like '/api/files:500ms' (several separated by ';')"
+    what = (
+        f"PATH:DURATION like '/api/files:500ms' (several separated by ';'; up to {MAX_DELAY_S:g}s)"
+    )
     if isinstance(value, Mapping):
         value = [f"{pattern}:{delay}" for pattern, delay in value.items()]
     rules: list[SlowRule] = []
     for item in _split_list(value, "slow", what):
         pattern, sep, delay_text = item.rpartition(":")
         pattern = pattern.strip()
-        if not sep or not pattern.startswith("/"):
+        if not sep or not pattern.startswith("/") or len(pattern) > MAX_PATTERN_CHARS:
             raise _expected("slow", what, item)
         try:
             delay = _parse_delay("slow", delay_text)
@@ -229,7 +278,7 @@ def _parse_paths(value: object) -> tuple[str, ...] | None:
         return None
     globs = _split_list(value, "paths", what)
     for glob in globs:
-        if not glob.startswith("/") and glob != "*":
+        if (not glob.startswith("/") and glob != "*") or len(glob) > MAX_PATTERN_CHARS:
             raise _expected("paths", what, glob)
     return tuple(globs) or None
 
@@ -238,16 +287,19 @@ def _parse_seed(value: object) -> int | None:
     what = "an integer"
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise _expected("seed", what, value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+    seed: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        seed = value
+    elif isinstance(value, str) and (text := _short_text(value)) is not None:
         try:
-            return int(value.strip())
+            seed = int(text)
         except ValueError:
-            raise _expected("seed", what, value) from None
-    raise _expected("seed", what, value)
+            seed = None
+    if seed is None:
+        raise _expected("seed", what, value)
+    if abs(seed) > MAX_SEED:
+        raise _expected("seed", f"an integer between {-MAX_SEED} and {MAX_SEED}", value)
+    return seed
 
 
 def _parse_value(key: str, value: object) -> object:

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ccplate_tui.target.json_body import loads_bounded
+from ccplate_tui.target.request_guard import MAX_ID_DIGITS, forget_broken_body, parse_path_id
 from ccplate_tui.target.sentry_counts import (
     CountQueryError,
     EventTally,
@@ -61,7 +63,7 @@ class EnvelopeItem:
     def json(self) -> Any:
         """The payload as JSON (raises EnvelopeError when it is not)."""
         try:
-            return json.loads(self.payload)
+            return loads_bounded(self.payload, allow_constants=True)
         except ValueError as exc:
             raise EnvelopeError(f"the {self.type} item is not JSON: {exc}") from None
 
@@ -138,7 +140,7 @@ def decode_body(body: bytes, encoding: str | None, limit: int = MAX_ENVELOPE_BYT
 
 def _json_line(line: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(line)
+        value = loads_bounded(line, allow_constants=True)
     except ValueError as exc:
         raise EnvelopeError(f"the {what} is not JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -387,10 +389,15 @@ def add_sentry_routes(
 
     async def envelope(request: web.Request) -> web.Response:
         project_id = request.match_info["project"]
+        if parse_path_id(project_id) is None:  # Relay's answer to a project that cannot exist
+            return _relay_error(
+                404, f"no project {project_id[:20]!r}: ids are 1 to {MAX_ID_DIGITS} digits"
+            )
         key, auth_from = _key_from_request(request)
         try:
             body = await request.read()
         except web.RequestPayloadError as exc:  # aiohttp could not undo the Content-Encoding
+            forget_broken_body(request)
             if key is None:
                 return _relay_error(
                     401, "bad x-sentry-auth header", "missing authorization information"

@@ -49,6 +49,10 @@ async def running_target(
         access_log=None,
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        # Bodies arrive as sent: the Sentry ingest decodes them itself, within its size limit,
+        # and the API refuses them (request_guard.plain_bodies_only). aiohttp's own decoding
+        # leaves a request with a truncated deflate body waiting for ever.
+        auto_decompress=False,
     )
     await runner.setup()
     try:
