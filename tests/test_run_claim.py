@@ -96,7 +96,8 @@ def test_a_second_run_is_refused_while_one_is_live(server: FixtureServer, tmp_pa
         assert proc.wait(60) != 0
         ended = [item for item in views if isinstance(item, RunEnded)]
         assert ended and ended[-1].run_id == info.run_id and not ended[-1].lost
-        assert "interrupted" in ended[-1].summary or ended[-1].summary
+        assert not ended[-1].ok and ended[-1].stopped == "interrupted (Ctrl-C)"
+        assert "TOTAL RESULTS" in ended[-1].summary
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

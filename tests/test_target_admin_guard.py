@@ -4,7 +4,6 @@ address whatever the bind address; the demo API itself stays open to whoever can
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,12 @@ import pytest
 from aiohttp import web
 
 from ccplate_tui.load.reachability import DEMO_HEADER
-from ccplate_tui.target import request_guard, running_target
+from ccplate_tui.target import request_guard
 from ccplate_tui.target.app import build_app
 from ccplate_tui.target.request_guard import is_loopback_peer, peer_host
+from tests.test_target import db_path, session, target
+
+__all__ = ["db_path", "session", "target"]  # fixtures, imported for pytest
 
 
 @pytest.mark.parametrize(
@@ -66,18 +68,6 @@ def test_peer_host_takes_the_address_out_of_a_peername() -> None:
     assert peer_host(("::1", 1234, 0, 0)) == "::1"
     assert peer_host("/run/target.sock") is None
     assert peer_host(None) is None
-
-
-@pytest.fixture
-async def target(tmp_path: Path) -> AsyncIterator[str]:
-    async with running_target(db_path=tmp_path / "target.db") as url:
-        yield url
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def call(

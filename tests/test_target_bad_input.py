@@ -8,7 +8,6 @@ import asyncio
 import gzip
 import json
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import brotli
 import pytest
 
 from ccplate_tui.cli import main
-from ccplate_tui.target import parse_faults, running_target
+from ccplate_tui.target import parse_faults
 from ccplate_tui.target.command import add_target_parser
 from ccplate_tui.target.faults import MAX_DELAY_S, MAX_RULES, faults_from_mapping
 from ccplate_tui.target.json_body import (
@@ -28,6 +27,7 @@ from ccplate_tui.target.json_body import (
     loads_bounded,
 )
 from ccplate_tui.target.request_guard import MAX_ID_DIGITS, parse_path_id
+from tests.test_target import call, db_path, session, target
 
 DEEP = b"[" * 100_000
 POST_ROUTES = [
@@ -39,26 +39,7 @@ POST_ROUTES = [
     ("PATCH", "/__admin/faults"),
 ]
 
-
-@pytest.fixture
-async def target(tmp_path: Path) -> AsyncIterator[str]:
-    async with running_target(db_path=tmp_path / "target.db") as url:
-        yield url
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-async def call(
-    session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
-) -> tuple[int, Any]:
-    async with session.request(method, url, **kwargs) as response:
-        text = await response.text()
-        assert response.content_type == "application/json", text
-        return response.status, json.loads(text)
+__all__ = ["db_path", "session", "target"]  # fixtures, imported for pytest
 
 
 # JSON depth ---------------------------------------------------------------------------------

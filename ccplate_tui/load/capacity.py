@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import psutil
 
 from ccplate_tui.config.model import ScenarioSpec
-from ccplate_tui.load.executors import max_vus
+from ccplate_tui.load.executors import max_vus, planned_vus
 
 VU_BYTES = 18 * 1024
 """Memory budgeted per VU: the measured 8.7 KB, doubled."""
@@ -35,11 +35,6 @@ class Capacity:
 
     vus: int
     reason: str
-
-
-def planned_vus(scenarios: Sequence[ScenarioSpec]) -> int:
-    """The most VUs the plan can hold at once (every scenario's maximum, as if they overlapped)."""
-    return sum(max_vus(spec.executor) for spec in scenarios)
 
 
 def machine_capacity(workers: int) -> Capacity:

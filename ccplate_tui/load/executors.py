@@ -7,9 +7,9 @@ VUs and of the arrivals, so N workers together produce exactly the planned load.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from ccplate_tui.config.model import ExecutorSpec, Stage
+from ccplate_tui.config.model import ExecutorSpec, ScenarioSpec, Stage
 
 
 def share(total: int, index: int, count: int) -> int:
@@ -43,6 +43,11 @@ def max_vus(spec: ExecutorSpec) -> int:
     if spec.executor in ("constant-arrival-rate", "ramping-arrival-rate"):
         return spec.max_vus or spec.pre_allocated_vus or 0
     return spec.vus or 0
+
+
+def planned_vus(scenarios: Sequence[ScenarioSpec]) -> int:
+    """The most VUs the plan can hold at once (every scenario's maximum, as if they overlapped)."""
+    return sum(max_vus(spec.executor) for spec in scenarios)
 
 
 def stage_at(stages: tuple[Stage, ...], t: float) -> int | None:

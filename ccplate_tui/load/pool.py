@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 
 from ccplate_tui.config.model import ScenarioSpec, TargetSpec
-from ccplate_tui.load.executors import max_vus, planned_duration
+from ccplate_tui.load.executors import max_vus, planned_duration, planned_vus
 from ccplate_tui.load.metrics import MetricSet
 from ccplate_tui.load.scenario_runner import insufficient_vus_note, insufficient_vus_scenario
 from ccplate_tui.load.snapshot import IntervalSnapshot, ScenarioProgress, WorkerHealth
@@ -101,7 +101,7 @@ class WorkerPool:
         self.interval = interval
         self.count = max(1, workers or default_workers())
         # More processes than VUs would only idle.
-        self.count = min(self.count, max(1, sum(max_vus(s.executor) for s in scenarios)))
+        self.count = min(self.count, max(1, planned_vus(scenarios)))
         self.run_tags = run_tags
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self.conns: list[Connection] = []
