@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 
-def _lock_dir(config: pytest.Config) -> Path:
+def _lock_dir() -> Path:
     """The lock files' folder, one per test session."""
     # The same folder for the controller and all its workers: xdist's run id, else the pid.
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
@@ -33,7 +33,7 @@ def _lock_dir(config: pytest.Config) -> Path:
 @contextlib.contextmanager
 def _cores(item: pytest.Item) -> Iterator[None]:
     """Hold the cores shared, or alone for an `exclusive` test, while `item` runs."""
-    folder = _lock_dir(item.config)
+    folder = _lock_dir()
     exclusive = item.get_closest_marker("exclusive") is not None
     with (folder / "gate").open("a") as gate, (folder / "cores").open("a") as cores:
         if exclusive:
