@@ -363,7 +363,9 @@ class Cleanup:
         return "\n".join(lines)
 
     def summary(self) -> str:
-        return "seen: " + "; ".join(f"{s.pid} {s.cmdline[:90]}" for s in self.seen)
+        return "seen: " + "; ".join(
+            f"{s.pid} (parent {s.parent}) {s.cmdline[:90]}" for s in self.seen
+        )
 
 
 def assert_cleaned_up(

@@ -96,6 +96,16 @@ def _is_app(seen: Seen) -> bool:
     return "-m ccplate_tui --config" in seen.cmdline
 
 
+def _tab_apps(seen: list[Seen], serve_pid: int) -> set[int]:
+    """The pids of the dashboards `serve` started for its tabs.
+
+    Only serve's own children count: a child an app forks (`git rev-parse` at a run's start)
+    carries the app's command line until it execs, and one that ends before the watch looks
+    again is never seen under its own.
+    """
+    return {s.pid for s in seen if _is_app(s) and s.parent == serve_pid}
+
+
 def _run_of(state: Path, pid: int) -> bool:
     """A run owned by `pid` is registered and has a committed interval."""
     info = RunRegistry(state).current()
@@ -255,10 +265,8 @@ def test_serve_with_a_run_in_a_browser_tab(
                 code = owner.reap()
                 case.note(f"serve exit {code}")
                 cleanup = assert_cleaned_up(watch, killed_at, case)
-                # One tab, one app process (the watch may list a pid twice: once by its parent,
-                # once by its environment marker).
-                apps = {s.process.pid for s in cleanup.seen if _is_app(s)}
-                assert len(apps) == 1, cleanup.summary()
+                # One tab, one app process.
+                assert len(_tab_apps(cleanup.seen, owner.process.pid)) == 1, cleanup.summary()
             finally:
                 tab.page.close()
     assert run_id is not None, case
@@ -289,13 +297,13 @@ def test_serve_sigterm_with_two_tabs_open(browser: Browser, tmp_path: Path) -> N
                     context=lambda: first.screen_text()[-1500:],
                 )
                 second = _tab(browser, url)  # ...and a second tab (which follows that run)
-                wait_for(lambda: len([s for s in watch.alive() if _is_app(s)]) == 2,
+                wait_for(lambda: len(_tab_apps(watch.alive(), owner.process.pid)) == 2,
                              "two dashboard processes")  # fmt: skip
                 killed_at = kill_at_random_moment(owner.process, case)
                 run_id, acknowledged = committed_intervals(state)
                 code = owner.reap()
                 cleanup = assert_cleaned_up(watch, killed_at, case, limit=SERVE_LIMIT)
-                assert len([s for s in cleanup.seen if _is_app(s)]) == 2, cleanup.summary()
+                assert len(_tab_apps(cleanup.seen, owner.process.pid)) == 2, cleanup.summary()
             finally:
                 for tab in (first, second):
                     if tab is not None:
